@@ -1,0 +1,28 @@
+from rest_framework import serializers
+
+from ..models import Client, Mitra
+
+
+class ClientSerializer(serializers.ModelSerializer):
+    is_registered = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Client
+        fields = ["id", "display_name", "is_anonymous", "is_registered", "free_trial_used", "created_at"]
+        read_only_fields = fields
+
+
+class MitraSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Mitra
+        fields = ["id", "display_name", "bio", "photo_url", "is_active"]
+        read_only_fields = fields
+
+
+class DisplayNameInput(serializers.Serializer):
+    display_name = serializers.CharField(max_length=60, trim_whitespace=True, allow_blank=False)
+
+
+class OptionalDisplayNameInput(serializers.Serializer):
+    display_name = serializers.CharField(max_length=60, trim_whitespace=True, required=False,
+                                         allow_blank=True)

@@ -1,0 +1,58 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from halobestie.throttles import SignInThrottle
+
+from .. import services
+from .base import ClientAPIView, MitraAPIView, SignInAPIView
+from .serializers import ClientSerializer, DisplayNameInput, MitraSerializer, OptionalDisplayNameInput
+
+
+class ClientAuthSessionView(SignInAPIView):
+    throttle_classes = [SignInThrottle]
+
+    @extend_schema(request=OptionalDisplayNameInput, responses={200: ClientSerializer, 201: ClientSerializer},
+                   operation_id="client_auth_session")
+    def post(self, request):
+        data = OptionalDisplayNameInput(data=request.data or {})
+        data.is_valid(raise_exception=True)
+        from ..authentication import _linked_mitra
+        from halobestie.errors import ApplicationError
+
+        identity = request.user.identity
+        if _linked_mitra(identity) is not None:
+            raise ApplicationError("permission_denied", "A mitra token cannot use the client app.")
+        client, created = services.client_sign_in(
+            identity=identity, display_name=data.validated_data.get("display_name")
+        )
+        return Response(ClientSerializer(client).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class ClientMeView(ClientAPIView):
+    @extend_schema(responses=ClientSerializer, operation_id="client_me")
+    def get(self, request):
+        return Response(ClientSerializer(request.user).data)
+
+    @extend_schema(request=DisplayNameInput, responses=ClientSerializer, operation_id="client_me_update")
+    def patch(self, request):
+        data = DisplayNameInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        client = services.client_update_profile(client=request.user, **data.validated_data)
+        return Response(ClientSerializer(client).data)
+
+
+class MitraAuthSessionView(SignInAPIView):
+    throttle_classes = [SignInThrottle]
+
+    @extend_schema(request=None, responses=MitraSerializer, operation_id="mitra_auth_session")
+    def post(self, request):
+        mitra = services.mitra_sign_in(identity=request.user.identity)
+        return Response(MitraSerializer(mitra).data)
+
+
+class MitraMeView(MitraAPIView):
+    @extend_schema(responses=MitraSerializer, operation_id="mitra_me")
+    def get(self, request):
+        return Response(MitraSerializer(request.user).data)

@@ -1,0 +1,190 @@
+"""The api.md shapes for sessions and messages.
+
+`session_data` / `message_data` build the dicts (one code path for REST answers and socket
+events); the Serializer classes describe the same shapes for the OpenAPI schema.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from accounts.selectors import platform_settings
+
+from ..events import message_data  # noqa: F401 - re-exported for views
+from ..models import Session
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def client_alias_for(session: Session, role: str) -> str:
+    client = session.client
+    if role == "mitra" and platform_settings().client_identity_for_mitra == "display_name":
+        return client.display_name or client.alias
+    return client.alias
+
+
+def payment_for(session: Session) -> dict | None:
+    from billing.selectors import session_payment
+
+    return session_payment(session)
+
+
+def pending_extension_for(session: Session) -> dict | None:
+    from billing.selectors import session_pending_extension
+
+    return session_pending_extension(session)
+
+
+def can_end_early(session: Session, role: str) -> bool:
+    settings_row = platform_settings()
+    allowed = settings_row.client_can_end_early if role == "client" else settings_row.mitra_can_end_early
+    return allowed and session.state in ("active", "closing")
+
+
+def session_data(session: Session, role: str) -> dict:
+    closure = getattr(session, "closure", None) if session.state in ("closed", "cancelled") else None
+    data = {
+        "id": str(session.id),
+        "state": session.state,
+        "client": {"id": str(session.client_id), "alias": client_alias_for(session, role)},
+        "mitra": {
+            "id": str(session.mitra_id),
+            "display_name": session.mitra.display_name,
+            "photo_url": session.mitra.photo_url or None,
+        },
+        "free_trial": session.free_trial,
+        "minutes": session.minutes,
+        "started_at": _iso(session.started_at),
+        "ends_at": _iso(session.ends_at),
+        "closing_ends_at": _iso(session.closing_ends_at),
+        "closed_at": _iso(session.closed_at),
+        "server_time": timezone.now().isoformat(),
+        "payment": payment_for(session),
+        "pending_extension": pending_extension_for(session),
+        "closure": (
+            {"closed_by": closure.closed_by, "reason": closure.reason, "closed_at": _iso(closure.closed_at)}
+            if closure
+            else None
+        ),
+        "can_end_early": can_end_early(session, role),
+        "risk_level": session.risk_level or None,
+    }
+    return data
+
+
+# --- schema-only serializers (the shapes above) -------------------------------------------
+
+class TierSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    minutes = serializers.IntegerField()
+    price = serializers.IntegerField()
+
+
+class PaymentSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(["pending", "paid", "expired", "failed", "refund_needed", "refunded"])
+    amount = serializers.IntegerField()
+    invoice_url = serializers.CharField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class ExtensionSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    state = serializers.ChoiceField(["requested", "accepted", "rejected", "expired", "applied", "cancelled"])
+    tier = TierSerializer()
+    requested_at = serializers.DateTimeField()
+    respond_by = serializers.DateTimeField()
+    payment = PaymentSerializer(allow_null=True)
+    session_id = serializers.UUIDField(required=False)
+
+
+class SessionClientSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    alias = serializers.CharField()
+
+
+class SessionMitraSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    display_name = serializers.CharField()
+    photo_url = serializers.CharField(allow_null=True)
+
+
+class ClosureSerializer(serializers.Serializer):
+    closed_by = serializers.ChoiceField(["client", "mitra", "system", "staff"])
+    reason = serializers.CharField()
+    closed_at = serializers.DateTimeField()
+
+
+class SessionSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    state = serializers.ChoiceField(["awaiting_payment", "active", "closing", "closed", "cancelled"])
+    client = SessionClientSerializer()
+    mitra = SessionMitraSerializer()
+    free_trial = serializers.BooleanField()
+    minutes = serializers.IntegerField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    ends_at = serializers.DateTimeField(allow_null=True)
+    closing_ends_at = serializers.DateTimeField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+    server_time = serializers.DateTimeField()
+    payment = PaymentSerializer(allow_null=True)
+    pending_extension = ExtensionSerializer(allow_null=True)
+    closure = ClosureSerializer(allow_null=True)
+    can_end_early = serializers.BooleanField()
+    risk_level = serializers.CharField(allow_null=True)
+
+
+class SessionPageSerializer(serializers.Serializer):
+    results = SessionSerializer(many=True)
+    next = serializers.CharField(allow_null=True)
+
+
+class MessageSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    session_id = serializers.UUIDField()
+    client_message_id = serializers.CharField(allow_null=True)
+    sender = serializers.ChoiceField(["client", "mitra", "system"])
+    body = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(["sent", "delivered", "read"])
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    read_at = serializers.DateTimeField(allow_null=True)
+
+
+class MessagePageSerializer(serializers.Serializer):
+    results = MessageSerializer(many=True)
+    next = serializers.CharField(allow_null=True)
+
+
+class TranscriptSerializer(serializers.Serializer):
+    session = SessionSerializer()
+    messages = MessageSerializer(many=True)
+
+
+class MessageInput(serializers.Serializer):
+    client_message_id = serializers.CharField(max_length=64, trim_whitespace=False)
+    body = serializers.CharField(max_length=4000, trim_whitespace=False)
+
+    def validate_body(self, value: str) -> str:
+        if not value.strip():
+            raise serializers.ValidationError("A message cannot be empty.")
+        return value
+
+
+class EndInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class FeedbackInput(serializers.Serializer):
+    rating = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+
+
+class FeedbackSerializer(serializers.Serializer):
+    rating = serializers.IntegerField()
+    comment = serializers.CharField()
+    created_at = serializers.DateTimeField()

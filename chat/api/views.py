@@ -1,0 +1,118 @@
+"""Session, message and transcript endpoints; the same views serve both apps."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from accounts.api.base import ClientAPIView, MitraAPIView
+from halobestie.throttles import MessageSendThrottle
+
+from .. import selectors
+from ..services import lifecycle
+from ..services.feedback import feedback_leave
+from ..services.messages import message_send
+from .serializers import (
+    EndInput,
+    FeedbackInput,
+    FeedbackSerializer,
+    MessageInput,
+    MessagePageSerializer,
+    MessageSerializer,
+    SessionPageSerializer,
+    SessionSerializer,
+    TranscriptSerializer,
+    message_data,
+    session_data,
+)
+
+STATE_PARAM = OpenApiParameter("state", str, enum=["live", "past"], required=False)
+PAGE_PARAMS = [
+    OpenApiParameter("after", str, required=False, description="message id"),
+    OpenApiParameter("before", str, required=False, description="message id"),
+    OpenApiParameter("limit", int, required=False, description="1..200, default 50"),
+]
+
+
+class _Role:
+    role = ""
+
+
+class SessionListView(_Role):
+    @extend_schema(parameters=[STATE_PARAM, OpenApiParameter("cursor", str, required=False),
+                               OpenApiParameter("limit", int, required=False)],
+                   responses=SessionPageSerializer)
+    def get(self, request):
+        rows, next_cursor = selectors.sessions_page(
+            request.user, state=request.query_params.get("state"), cursor=request.query_params.get("cursor"),
+            limit=selectors.parse_limit(request.query_params.get("limit")),
+        )
+        return Response({"results": [session_data(s, self.role) for s in rows], "next": next_cursor})
+
+
+class SessionDetailView(_Role):
+    @extend_schema(responses=SessionSerializer)
+    def get(self, request, session_id):
+        return Response(session_data(selectors.session_for(request.user, session_id), self.role))
+
+
+class SessionEndView(_Role):
+    @extend_schema(request=EndInput, responses=SessionSerializer)
+    def post(self, request, session_id):
+        data = EndInput(data=request.data or {})
+        data.is_valid(raise_exception=True)
+        selectors.session_for(request.user, session_id)
+        session = lifecycle.session_end(session_id=session_id, by=request.user,
+                                        reason=data.validated_data.get("reason", ""))
+        return Response(session_data(session, self.role))
+
+
+class MessagesView(_Role):
+    throttle_classes = [MessageSendThrottle]
+
+    def get_throttles(self):
+        return super().get_throttles() if self.request.method == "POST" else []
+
+    @extend_schema(parameters=PAGE_PARAMS, responses=MessagePageSerializer)
+    def get(self, request, session_id):
+        session = selectors.session_for(request.user, session_id)
+        q = request.query_params
+        rows, next_cursor = selectors.messages_page(
+            session, after=q.get("after"), before=q.get("before"), limit=selectors.parse_limit(q.get("limit")))
+        return Response({"results": [message_data(m) for m in rows], "next": next_cursor})
+
+    @extend_schema(request=MessageInput, responses={201: MessageSerializer, 200: MessageSerializer})
+    def post(self, request, session_id):
+        data = MessageInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        message, created = message_send(session_id=session_id, sender=request.user, **data.validated_data)
+        return Response(message_data(message), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class TranscriptView(_Role):
+    @extend_schema(responses=TranscriptSerializer)
+    def get(self, request, session_id):
+        session = selectors.session_for(request.user, session_id)
+        return Response({"session": session_data(session, self.role),
+                         "messages": [message_data(m) for m in selectors.transcript_messages(session)]})
+
+
+class FeedbackView(ClientAPIView):
+    role = "client"
+
+    @extend_schema(request=FeedbackInput, responses={201: FeedbackSerializer}, operation_id="client_session_feedback")
+    def post(self, request, session_id):
+        data = FeedbackInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fb = feedback_leave(client=request.user, session_id=session_id, **data.validated_data)
+        return Response({"rating": fb.rating, "comment": fb.comment, "created_at": fb.created_at.isoformat()},
+                        status=status.HTTP_201_CREATED)
+
+
+def _for(role: str, base, view):
+    return type(f"{role.title()}{view.__name__}", (view, base), {"role": role})
+
+
+CLIENT = {v.__name__: _for("client", ClientAPIView, v) for v in
+          (SessionListView, SessionDetailView, SessionEndView, MessagesView, TranscriptView)}
+MITRA = {v.__name__: _for("mitra", MitraAPIView, v) for v in
+         (SessionListView, SessionDetailView, SessionEndView, MessagesView, TranscriptView)}

@@ -1,0 +1,148 @@
+"""Sessions (the paid, timed conversation), its messages, closure, timeline and feedback."""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+LIVE_STATES = ("awaiting_payment", "active", "closing")
+WRITABLE_STATES = ("active", "closing")
+
+
+class Session(models.Model):
+    class State(models.TextChoices):
+        AWAITING_PAYMENT = "awaiting_payment"
+        ACTIVE = "active"
+        CLOSING = "closing"
+        CLOSED = "closed"
+        CANCELLED = "cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client = models.ForeignKey("accounts.Client", on_delete=models.CASCADE, related_name="sessions")
+    mitra = models.ForeignKey("accounts.Mitra", on_delete=models.PROTECT, related_name="sessions")
+    tier = models.ForeignKey("billing.Tier", null=True, blank=True, on_delete=models.PROTECT)
+    free_trial = models.BooleanField(default=False)
+    minutes = models.PositiveIntegerField()
+    price = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=20, choices=State.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    matched_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    closing_ends_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    payment_due_at = models.DateTimeField(null=True, blank=True)
+    # The next ending-soon warning still to send (None: none left); a deadline like the rest.
+    next_warning_at = models.DateTimeField(null=True, blank=True)
+    # Care and safety.
+    risk_level = models.CharField(max_length=10, blank=True)
+    first_flagged_at = models.DateTimeField(null=True, blank=True)
+    last_mitra_message_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("view_transcript", "Can read session transcripts (audited)")]
+        indexes = [
+            models.Index(fields=["mitra", "state"], name="session_mitra_live_idx",
+                         condition=Q(state__in=LIVE_STATES)),
+            models.Index(fields=["client", "-created_at"], name="session_client_idx"),
+            models.Index(fields=["mitra", "-created_at"], name="session_mitra_idx"),
+            models.Index(fields=["ends_at"], name="session_active_due_idx",
+                         condition=Q(state="active")),
+            models.Index(fields=["closing_ends_at"], name="session_closing_due_idx",
+                         condition=Q(state="closing")),
+            models.Index(fields=["payment_due_at"], name="session_payment_due_idx",
+                         condition=Q(state="awaiting_payment")),
+            models.Index(fields=["-created_at"], name="session_created_idx"),
+        ]
+        constraints = [
+            # One live session per client, whatever raced to create it.
+            models.UniqueConstraint(fields=["client"], condition=Q(state__in=LIVE_STATES),
+                                    name="one_live_session_per_client"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Session {self.id} ({self.state})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.state in LIVE_STATES
+
+
+class SessionClosure(models.Model):
+    class ClosedBy(models.TextChoices):
+        CLIENT = "client"
+        MITRA = "mitra"
+        SYSTEM = "system"
+        STAFF = "staff"
+
+    session = models.OneToOneField(Session, on_delete=models.CASCADE, related_name="closure")
+    closed_by = models.CharField(max_length=10, choices=ClosedBy.choices)
+    reason = models.CharField(max_length=40)
+    note = models.CharField(max_length=500, blank=True)
+    closed_at = models.DateTimeField()
+
+
+class SessionEvent(models.Model):
+    """The session's timeline, for staff: every transition, reroute and flag."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=40)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class Message(models.Model):
+    class Sender(models.TextChoices):
+        CLIENT = "client"
+        MITRA = "mitra"
+        SYSTEM = "system"
+
+    class Status(models.TextChoices):
+        SENT = "sent"
+        DELIVERED = "delivered"
+        READ = "read"
+
+    # seq orders messages and backs the cursor; the public id is the UUID.
+    seq = models.BigAutoField(primary_key=True)
+    id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="messages")
+    sender = models.CharField(max_length=10, choices=Sender.choices)
+    sender_mitra = models.ForeignKey("accounts.Mitra", null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    client_message_id = models.CharField(max_length=64, blank=True)
+    body = models.TextField(max_length=4000)
+    system_code = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENT)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    body_purged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["seq"]
+        indexes = [models.Index(fields=["session", "seq"], name="message_session_seq_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "sender", "client_message_id"],
+                condition=~Q(client_message_id=""),
+                name="message_idempotency_key",
+            ),
+        ]
+
+
+class Feedback(models.Model):
+    session = models.OneToOneField(Session, on_delete=models.CASCADE, related_name="feedback")
+    mitra = models.ForeignKey("accounts.Mitra", on_delete=models.CASCADE, related_name="feedback")
+    rating = models.PositiveSmallIntegerField()
+    comment = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="rating_1_to_5"),
+        ]

@@ -1,0 +1,114 @@
+"""Reads of sessions and messages for the apps: always scoped to the caller."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+
+from halobestie.errors import ApplicationError
+from halobestie.ids import parse_uuid
+
+from .models import LIVE_STATES, Message, Session
+
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 50
+
+
+def _owned(user):
+    if user.role == "client":
+        return Session.objects.filter(client_id=user.id)
+    return Session.objects.filter(mitra_id=user.id)
+
+
+def session_for(user, session_id) -> Session:
+    """The caller's session or 404 (another user's session never reveals it exists)."""
+    sid = parse_uuid(session_id)
+    session = _owned(user).select_related("client", "mitra", "closure").filter(pk=sid).first() if sid else None
+    if session is None:
+        raise ApplicationError("not_found", "Session not found.")
+    return session
+
+
+def parse_limit(raw) -> int:
+    if raw in (None, ""):
+        return DEFAULT_LIMIT
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise ApplicationError("validation_error", "limit must be a number.",
+                               fields={"limit": ["A valid integer is required."]}) from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise ApplicationError("validation_error", "limit must be between 1 and 200.",
+                               fields={"limit": ["Must be between 1 and 200."]})
+    return value
+
+
+def _encode_cursor(created_at: datetime, pk) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{pk}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str):
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, pk = raw.split("|", 1)
+        return datetime.fromisoformat(stamp), parse_uuid(pk)
+    except (ValueError, UnicodeDecodeError):
+        return None, None
+
+
+def sessions_page(user, *, state: str | None, cursor: str | None, limit: int):
+    qs = _owned(user).select_related("client", "mitra", "closure")
+    if state == "live":
+        qs = qs.filter(state__in=LIVE_STATES)
+    elif state == "past":
+        qs = qs.exclude(state__in=LIVE_STATES)
+    elif state not in (None, ""):
+        raise ApplicationError("validation_error", "state must be live or past.",
+                               fields={"state": ['Must be "live" or "past".']})
+    if cursor:
+        stamp, pk = _decode_cursor(cursor)
+        if stamp is None or pk is None:
+            raise ApplicationError("validation_error", "Invalid cursor.", fields={"cursor": ["Invalid cursor."]})
+        from django.db.models import Q
+
+        qs = qs.filter(Q(created_at__lt=stamp) | Q(created_at=stamp, id__lt=pk))
+    rows = list(qs.order_by("-created_at", "-id")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = _encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
+    return rows, next_cursor
+
+
+def messages_page(session: Session, *, after=None, before=None, limit: int = DEFAULT_LIMIT):
+    """Messages in creation order. `after`: those after that message (catch-up);
+    `before`: the `limit` just before it (scrolling back). `next` is the cursor to pass
+    in the same direction, non-null exactly when more exist."""
+    if after and before:
+        raise ApplicationError("validation_error", "Use after or before, not both.",
+                               fields={"after": ["Not allowed with before."]})
+    qs = Message.objects.filter(session=session)
+
+    def anchor(value, name):
+        mid = parse_uuid(value)
+        seq = qs.filter(id=mid).values_list("seq", flat=True).first() if mid else None
+        if seq is None:
+            raise ApplicationError("validation_error", f"{name} must be a message of this session.",
+                                   fields={name: ["Unknown message id."]})
+        return seq
+
+    if before:
+        seq = anchor(before, "before")
+        rows = list(qs.filter(seq__lt=seq).order_by("-seq")[: limit + 1])
+        more = len(rows) > limit
+        rows = list(reversed(rows[:limit]))
+        return rows, (str(rows[0].id) if more and rows else None)
+    if after:
+        qs = qs.filter(seq__gt=anchor(after, "after"))
+    rows = list(qs.order_by("seq")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (str(rows[-1].id) if more and rows else None)
+
+
+def transcript_messages(session: Session, cap: int = 20000) -> list[Message]:
+    return list(Message.objects.filter(session=session).order_by("seq")[:cap])

@@ -1,0 +1,77 @@
+"""Chat frames over the socket; the same services as the REST endpoints."""
+
+from __future__ import annotations
+
+import time
+
+from channels.db import database_sync_to_async
+
+from halobestie.errors import ApplicationError
+from halobestie.realtime import send_events_now
+
+from .events import message_data
+from .services import messages
+
+TYPING_MIN_INTERVAL = 0.5  # seconds between relayed typing frames per socket
+
+
+@database_sync_to_async
+def _send(user, data):
+    message, _ = messages.message_send(
+        session_id=data.get("session_id"), sender=user,
+        client_message_id=data.get("client_message_id"), body=data.get("body"),
+    )
+    return message_data(message)
+
+
+async def message_send(consumer, data: dict) -> dict:
+    return await _send(consumer.user, data)
+
+
+@database_sync_to_async
+def _delivered(user, data):
+    return messages.messages_mark_delivered(session_id=data.get("session_id"), reader=user,
+                                            message_ids=data.get("message_ids"))
+
+
+async def message_delivered(consumer, data: dict) -> dict:
+    return {"message_ids": await _delivered(consumer.user, data)}
+
+
+@database_sync_to_async
+def _read(user, data):
+    return messages.messages_mark_read(session_id=data.get("session_id"), reader=user, up_to=data.get("up_to"))
+
+
+async def message_read(consumer, data: dict) -> dict:
+    return {"message_ids": await _read(consumer.user, data)}
+
+
+@database_sync_to_async
+def _typing_target(user, data):
+    return messages.typing_relay(session_id=data.get("session_id"), sender=user, is_typing=data.get("is_typing"))
+
+
+async def typing(consumer, data: dict) -> dict:
+    now = time.monotonic()
+    last = getattr(consumer, "_last_typing", 0.0)
+    if now - last < TYPING_MIN_INTERVAL and data.get("is_typing") is True:
+        raise ApplicationError("throttled", "Typing updates are limited to two per second.")
+    consumer._last_typing = now
+    cache = consumer.__dict__.setdefault("_typing_targets", {})
+    key = (data.get("session_id"), data.get("is_typing"))
+    target = cache.get(key) if isinstance(key[0], str) else None
+    if target is None or now - target[2] > 10:
+        group, payload = await _typing_target(consumer.user, data)
+        target = (group, payload, now)
+        cache[key] = target
+    await send_events_now([(target[0], "typing", target[1])])
+    return {}
+
+
+HANDLERS = {
+    "message.send": (("client", "mitra"), message_send),
+    "message.delivered": (("client", "mitra"), message_delivered),
+    "message.read": (("client", "mitra"), message_read),
+    "typing": (("client", "mitra"), typing),
+}

@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class ControlCenterConfig(AppConfig):
+    name = "control_center"

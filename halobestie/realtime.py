@@ -1,0 +1,70 @@
+"""Socket events: group names, and sending events only after the transaction commits.
+
+Every event the server pushes to the apps goes through `send_on_commit`, so a rolled-back
+state change sends nothing, and all events of one transaction leave in one batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterable
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+Event = tuple[str, str, dict]  # (group, type, data)
+
+
+def client_group(client_id) -> str:
+    return f"client.{client_id}"
+
+
+def mitra_group(mitra_id) -> str:
+    return f"mitra.{mitra_id}"
+
+
+def user_group(user) -> str:
+    return client_group(user.id) if user.role == "client" else mitra_group(user.id)
+
+
+def _envelope(event_type: str, data: dict) -> dict:
+    # Serialised once here, not once per receiving socket.
+    frame = json.dumps({"type": event_type, "data": data}, separators=(",", ":"), default=str)
+    return {"type": "app.event", "frame": frame}
+
+
+async def send_events_now(events: Iterable[Event]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    sends = [layer.group_send(group, _envelope(t, d)) for group, t, d in events]
+    if not sends:
+        return
+    results = await asyncio.gather(*sends, return_exceptions=True)
+    for result in results:
+        if isinstance(result, Exception):
+            # The database is the truth; apps catch up by cursor. Never fail the caller.
+            logger.warning("group_send failed: %s", type(result).__name__)
+
+
+def _send_sync(events: list[Event]) -> None:
+    try:
+        async_to_sync(send_events_now)(events)
+    except Exception as exc:  # noqa: BLE001 - delivery is best effort by design
+        logger.warning("socket event delivery failed: %s", type(exc).__name__)
+
+
+def send_on_commit(events: Iterable[Event]) -> None:
+    """Queue socket events to leave after the current transaction commits."""
+    batch = list(events)
+    if batch:
+        transaction.on_commit(lambda: _send_sync(batch))
+
+
+def send_event_on_commit(group: str, event_type: str, data: dict) -> None:
+    send_on_commit([(group, event_type, data)])

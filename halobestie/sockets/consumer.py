@@ -1,0 +1,283 @@
+"""The app socket: auth, the frame envelope, ref → ack/error, ping, flood control.
+
+Domain frames are handled by functions registered in each app's `socket_handlers.py`
+(`HANDLERS = {"message.send": handler}`); a handler gets the consumer and the frame's data,
+calls a service through `database_sync_to_async`, and returns the ack's data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.utils import get_handler_name
+from django.conf import settings
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from accounts.authentication import resolve_principal
+from accounts.firebase import TokenError, verify_id_token
+from halobestie.errors import ApplicationError
+from halobestie.realtime import user_group
+
+from . import registry
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[["AppSocketConsumer", dict], Awaitable[dict | None]]
+
+HANDLER_MODULES = ["pairing.socket_handlers", "chat.socket_handlers"]
+_handlers: dict[str, dict[str, Handler]] | None = None
+
+CLOSE_AUTH_FAILED = 4401
+CLOSE_WRONG_ROLE = 4403
+CLOSE_THROTTLED = 4429
+
+# Flood control: a token bucket of FLOOD_BURST frames refilled at FLOOD_RATE per second;
+# after FLOOD_STRIKES throttled frames the socket is closed.
+FLOOD_RATE = 20.0
+FLOOD_BURST = 40.0
+FLOOD_STRIKES = 20
+
+
+def handlers_for(role: str) -> dict[str, Handler]:
+    global _handlers
+    if _handlers is None:
+        table: dict[str, dict[str, Handler]] = {"client": {}, "mitra": {}}
+        for path in HANDLER_MODULES:
+            module_handlers = import_string(f"{path}.HANDLERS")
+            for frame_type, (roles, fn) in module_handlers.items():
+                for r in roles:
+                    table[r][frame_type] = fn
+        _handlers = table
+    return _handlers[role]
+
+
+class FrameError(Exception):
+    def __init__(self, code: str, detail: str):
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+@database_sync_to_async
+def _authenticate(token: str, role: str):
+    identity = verify_id_token(token)
+    return identity, resolve_principal(identity, role)
+
+
+class AppSocketConsumer(AsyncWebsocketConsumer):
+    role = ""
+
+    user = None
+    identity = None
+    group = ""
+
+    async def dispatch(self, message):
+        # Channels 4.2+ hops to a thread to close stale DB connections before *every*
+        # handler; every DB call here already goes through database_sync_to_async, which
+        # does that itself, so the hop is pure overhead on the hot path.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    # --- connection ------------------------------------------------------------------
+
+    async def connect(self):
+        self._bucket = FLOOD_BURST
+        self._bucket_at = time.monotonic()
+        self._strikes = 0
+        self._tasks: list[asyncio.Task] = []
+        headers = {k.decode("latin1").lower(): v.decode("latin1") for k, v in self.scope.get("headers", [])}
+        origin = headers.get("origin")
+        if origin and origin not in settings.WS_ALLOWED_ORIGINS:
+            await self.close()  # browsers only: refuse the handshake itself
+            return
+        await self.accept()
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
+        if any(k in query for k in ("token", "access_token", "auth", "id_token")):
+            await self._send({"type": "error", "data": {"code": "invalid_token",
+                              "detail": "Tokens are never taken from the URL."}})
+            await self.close(code=CLOSE_AUTH_FAILED)
+            return
+        auth_header = headers.get("authorization", "")
+        if auth_header:
+            parts = auth_header.split()
+            token = parts[1] if len(parts) == 2 and parts[0].lower() == "bearer" else ""
+            await self._authenticate(token, ref=None)
+        else:
+            self._tasks.append(asyncio.create_task(self._auth_deadline()))
+
+    async def _auth_deadline(self):
+        await asyncio.sleep(settings.WS_AUTH_TIMEOUT)
+        if self.user is None:
+            await self._send({"type": "error", "data": {"code": "not_authenticated",
+                              "detail": "Authenticate within 10 seconds."}})
+            await self.close(code=CLOSE_AUTH_FAILED)
+
+    async def _authenticate(self, token: str, ref) -> None:
+        try:
+            identity, principal = await _authenticate(token, self.role)
+        except TokenError as exc:
+            await self._send({"type": "error", "ref": ref, "data": {"code": exc.code, "detail": exc.detail}})
+            await self.close(code=CLOSE_AUTH_FAILED)
+            return
+        except ApplicationError as exc:
+            await self._send({"type": "error", "ref": ref, "data": {"code": exc.code, "detail": exc.detail}})
+            await self.close(code=CLOSE_WRONG_ROLE)
+            return
+        self.identity = identity
+        self.user = principal
+        self.group = user_group(principal)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await registry.touch(self.group, self.channel_name)
+        self._tasks.append(asyncio.create_task(self._keep_registered()))
+        self._tasks.append(asyncio.create_task(self._expire_with_token(identity.expires_at)))
+        data = {"role": self.role, "id": str(principal.id), "server_time": timezone.now().isoformat()}
+        if ref is not None:
+            await self._send({"type": "ack", "ref": ref, "data": data})
+        await self._send({"type": "auth.ok", "data": data})
+        await self.on_authenticated()
+
+    async def on_authenticated(self) -> None:
+        """Hook for role-specific setup (the mitra socket counts as a heartbeat)."""
+
+    async def _keep_registered(self):
+        while True:
+            await asyncio.sleep(registry.REFRESH_SECONDS)
+            try:
+                await registry.touch(self.group, self.channel_name)
+            except Exception:  # noqa: BLE001 - Redis blip: retry next round
+                logger.warning("socket registry refresh failed")
+
+    async def _expire_with_token(self, expires_at: int):
+        await asyncio.sleep(max(0.0, expires_at - time.time()))
+        await self._send({"type": "error", "data": {"code": "invalid_token", "detail": "Token expired."}})
+        await self.close(code=CLOSE_AUTH_FAILED)
+
+    async def disconnect(self, code):
+        for task in getattr(self, "_tasks", []):
+            task.cancel()
+        if self.group:
+            try:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+                await registry.remove(self.group, self.channel_name)
+            except Exception:  # noqa: BLE001 - the layer may be the thing that failed
+                logger.warning("socket cleanup failed")
+            await self.on_disconnected()
+
+    async def on_disconnected(self) -> None:
+        """Hook for role-specific cleanup."""
+
+    # --- frames ----------------------------------------------------------------------
+
+    def _flooded(self) -> bool:
+        now = time.monotonic()
+        self._bucket = min(FLOOD_BURST, self._bucket + (now - self._bucket_at) * FLOOD_RATE)
+        self._bucket_at = now
+        if self._bucket >= 1:
+            self._bucket -= 1
+            return False
+        return True
+
+    async def receive(self, text_data=None, bytes_data=None):
+        raw = text_data if text_data is not None else bytes_data
+        ref = None
+        try:
+            if self._flooded():
+                self._strikes += 1
+                if self._strikes >= FLOOD_STRIKES:
+                    await self._send({"type": "error", "data": {"code": "throttled", "detail": "Too many frames."}})
+                    await self.close(code=CLOSE_THROTTLED)
+                    return
+                raise FrameError("throttled", "Too many frames; slow down.")
+            if raw is None or len(raw) > settings.WS_MAX_FRAME_BYTES:
+                raise FrameError("frame_too_large", "Frames are limited to 64 KiB.")
+            try:
+                frame = json.loads(raw)
+            except (ValueError, UnicodeDecodeError):
+                raise FrameError("validation_error", "Frame is not valid JSON.") from None
+            if not isinstance(frame, dict):
+                raise FrameError("validation_error", "Frame must be a JSON object.")
+            ref = frame.get("ref")
+            if ref is not None and (not isinstance(ref, (str, int)) or len(str(ref)) > 64):
+                ref = None
+                raise FrameError("validation_error", "ref must be a short string.")
+            frame_type = frame.get("type")
+            if not isinstance(frame_type, str) or not frame_type:
+                raise FrameError("validation_error", "Frame needs a string 'type'.")
+            data = frame.get("data", {})
+            if data is None:
+                data = {}
+            if not isinstance(data, dict):
+                raise FrameError("validation_error", "'data' must be an object.")
+            await self._handle(frame_type, data, frame, ref)
+        except FrameError as exc:
+            await self._send({"type": "error", "ref": ref, "data": {"code": exc.code, "detail": exc.detail}})
+        except ApplicationError as exc:
+            body = exc.as_dict()
+            await self._send({"type": "error", "ref": ref, "data": body})
+        except Exception:
+            logger.exception("socket frame handler failed")
+            await self._send({"type": "error", "ref": ref, "data": {"code": "server_error",
+                              "detail": "Something went wrong; retry."}})
+
+    async def _handle(self, frame_type: str, data: dict, frame: dict, ref) -> None:
+        if frame_type == "ping":
+            await self._send({"type": "pong", "ref": ref, "data": {"server_time": timezone.now().isoformat()}})
+            return
+        if frame_type == "auth":
+            if self.user is not None:
+                raise FrameError("invalid_state", "Already authenticated.")
+            token = data.get("token", frame.get("token"))
+            if not isinstance(token, str) or not token:
+                raise FrameError("validation_error", "auth needs a token.")
+            await self._authenticate(token, ref)
+            return
+        if self.user is None:
+            raise FrameError("not_authenticated", "Authenticate first.")
+        handler = handlers_for(self.role).get(frame_type)
+        if handler is None:
+            raise FrameError("unknown_type", f"Unknown frame type '{frame_type[:40]}'.")
+        result = await handler(self, data)
+        if ref is not None:
+            await self._send({"type": "ack", "ref": ref, "data": result or {}})
+
+    async def _send(self, frame: dict) -> None:
+        if frame.get("ref") is None:
+            frame.pop("ref", None)
+        try:
+            await self.send(text_data=json.dumps(frame, separators=(",", ":"), default=str))
+        except Exception:  # noqa: BLE001 - the peer is gone; disconnect() will clean up
+            pass
+
+    # --- events from the channel layer ---------------------------------------------
+
+    async def app_event(self, event):
+        await self.send(text_data=event["frame"])
+
+    async def app_control(self, event):
+        if event.get("action") == "close":
+            await self._send({"type": "error", "data": {"code": "account_deactivated",
+                              "detail": "This account can no longer use the app."}})
+            await self.close(code=event.get("code", CLOSE_WRONG_ROLE))
+
+
+class ClientSocketConsumer(AppSocketConsumer):
+    role = "client"
+
+
+class MitraSocketConsumer(AppSocketConsumer):
+    role = "mitra"
+
+    async def on_authenticated(self) -> None:
+        from pairing.socket_handlers import socket_opened
+
+        await socket_opened(self)

@@ -1,0 +1,110 @@
+"""pytest fixtures shared by every app's tests."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.firebase import clear_cache
+from accounts.models import Client, Mitra
+from accounts.selectors import forget_platform_settings
+from billing.models import Tier
+
+from .tokens import mint_id_token
+
+_phones = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    forget_platform_settings()
+    clear_cache()
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    forget_platform_settings()
+
+
+def client_token(uid: str, *, anonymous: bool = False, **kw) -> str:
+    if anonymous:
+        return mint_id_token(uid, provider="anonymous", **kw)
+    return mint_id_token(uid, provider="google.com", email=f"{uid}@example.com", **kw)
+
+
+def mitra_token(mitra: Mitra, **kw) -> str:
+    return mint_id_token(f"uid-{mitra.phone.lstrip('+')}", provider="phone", phone=mitra.phone, **kw)
+
+
+class Actor:
+    """A signed-in app user: the row, its token and an API client carrying the token."""
+
+    def __init__(self, user, token: str):
+        self.user = user
+        self.token = token
+        self.api = APIClient()
+        self.api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    @property
+    def id(self):
+        return self.user.id
+
+    def refresh(self):
+        self.user.refresh_from_db()
+        return self.user
+
+
+def make_client(name: str = "Ani", *, anonymous: bool = False) -> Actor:
+    uid = f"client-{name.lower()}-{next(_phones)}"
+    token = client_token(uid, anonymous=anonymous)
+    client = Client.objects.create(firebase_uid=uid, display_name=name, is_anonymous=anonymous,
+                                   sign_in_provider="anonymous" if anonymous else "google.com")
+    return Actor(client, token)
+
+
+def make_mitra(name: str = "Budi", *, online: bool = False) -> Actor:
+    phone = f"+62812{next(_phones):07d}"
+    mitra = Mitra.objects.create(phone=phone, display_name=name, firebase_uid=f"uid-{phone.lstrip('+')}")
+    actor = Actor(mitra, mitra_token(mitra))
+    if online:
+        from pairing.services import presence_go_online
+
+        presence_go_online(mitra=mitra)
+    return actor
+
+
+@pytest.fixture
+def client_ani(db) -> Actor:
+    return make_client("Ani")
+
+
+@pytest.fixture
+def client_citra(db) -> Actor:
+    return make_client("Citra")
+
+
+@pytest.fixture
+def mitra_budi(db) -> Actor:
+    return make_mitra("Budi", online=True)
+
+
+@pytest.fixture
+def mitra_dina(db) -> Actor:
+    return make_mitra("Dina", online=True)
+
+
+@pytest.fixture
+def session_tier(db) -> Tier:
+    return Tier.objects.create(kind="session", name="Curhat 30 menit", minutes=30, price=50000)
+
+
+@pytest.fixture
+def extension_tier(db) -> Tier:
+    return Tier.objects.create(kind="extension", name="Tambah 15 menit", minutes=15, price=25000)
+
+
+@pytest.fixture
+def anon_api() -> APIClient:
+    return APIClient()

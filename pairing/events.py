@@ -1,0 +1,54 @@
+"""What the apps are told about presence and pairing."""
+
+from __future__ import annotations
+
+from accounts.selectors import platform_settings
+from halobestie.realtime import client_group, mitra_group, send_on_commit
+
+from .models import PairingRequest
+
+
+def offer_data(request: PairingRequest) -> dict:
+    client = request.client
+    if platform_settings().client_identity_for_mitra == "display_name" and client.display_name:
+        alias = client.display_name
+    else:
+        alias = client.alias
+    return {
+        "id": str(request.id),
+        "client": {"alias": alias},
+        "topic": request.topic or None,
+        "created_at": request.created_at.isoformat(),
+        "expires_at": request.expires_at.isoformat(),
+        "free_trial": request.free_trial,
+        "minutes": request.tier.minutes if request.tier_id else platform_settings().free_trial_minutes,
+    }
+
+
+def offer_sent(request: PairingRequest, mitra_ids) -> None:
+    data = offer_data(request)
+    send_on_commit((mitra_group(mid), "pairing.offer", data) for mid in mitra_ids)
+
+
+def offer_withdrawn(request_id, mitra_ids, reason: str) -> None:
+    data = {"id": str(request_id), "reason": reason}
+    send_on_commit((mitra_group(mid), "pairing.offer_withdrawn", data) for mid in mitra_ids)
+
+
+def matched(request: PairingRequest, session_payload: dict) -> None:
+    send_on_commit([(client_group(request.client_id), "pairing.matched",
+                     {"request_id": str(request.id), "session": session_payload})])
+
+
+def expired(request: PairingRequest) -> None:
+    send_on_commit([(client_group(request.client_id), "pairing.expired", {"request_id": str(request.id)})])
+
+
+def request_updated(request: PairingRequest) -> None:
+    from .api.serializers import pairing_request_data
+
+    send_on_commit([(client_group(request.client_id), "pairing.updated", pairing_request_data(request))])
+
+
+def presence_updated(mitra, payload: dict) -> None:
+    send_on_commit([(mitra_group(mitra.id), "presence.updated", payload)])
