@@ -1,0 +1,183 @@
+"""Real servers on loopback for end-to-end tests, and a small WebSocket test client.
+
+`LiveServer` starts the public (or internal) ASGI app with uvicorn in a subprocess that
+uses the test database and the same Redis prefixes as the test process, so events sent by
+services called in the test reach sockets held by the server, and the other way round.
+Tests using it must be `@pytest.mark.django_db(transaction=True)` so their rows are
+committed where the server can see them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_env(**extra) -> dict:
+    """Environment for a child process that must share this test run's DB and Redis."""
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env.update({
+        "DJANGO_SETTINGS_MODULE": "halobestie.settings.test",
+        "DATABASE_URL": f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "TEST_DATABASE_NAME": db["NAME"],
+        "REDIS_URL": settings.REDIS_URL,
+        "CHANNEL_PREFIX": settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
+        "CACHE_PREFIX": settings.CACHES["default"].get("KEY_PREFIX", "hb"),
+        "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        "FIREBASE_AUTH_EMULATOR_HOST": settings.FIREBASE_AUTH_EMULATOR_HOST,
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+class LiveServer:
+    def __init__(self, app: str = "halobestie.asgi:application", *, workers: int = 1, env: dict | None = None):
+        self.app = app
+        self.port = free_port()
+        self.workers = workers
+        self.extra_env = env or {}
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self) -> LiveServer:
+        cmd = [sys.executable, "-m", "uvicorn", self.app, "--host", "127.0.0.1", "--port", str(self.port),
+               "--lifespan", "off", "--log-level", "warning", "--ws-per-message-deflate", "false",
+               "--ws-max-size", str(1 << 20)]
+        if self.workers > 1:
+            cmd += ["--workers", str(self.workers)]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=server_env(**self.extra_env))
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return self
+            time.sleep(0.1)
+        raise RuntimeError("server did not start in 30 s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class WsClient:
+    """A real WebSocket client (the `websockets` library) that keeps every frame it got."""
+
+    def __init__(self, url: str, token: str | None = None, *, header_auth: bool = True):
+        self.url = url
+        self.token = token
+        self.header_auth = header_auth
+        self.frames: list[dict] = []
+        self.ws = None
+        self._reader: asyncio.Task | None = None
+        self._new = asyncio.Event()
+        self.close_code: int | None = None
+
+    async def connect(self, wait_auth: bool = True) -> WsClient:
+        import websockets
+
+        headers = {"Authorization": f"Bearer {self.token}"} if (self.token and self.header_auth) else None
+        self.ws = await websockets.connect(self.url, additional_headers=headers, max_size=None)
+        self._reader = asyncio.create_task(self._read())
+        if self.token and not self.header_auth:
+            await self.send({"type": "auth", "data": {"token": self.token}})
+        if self.token and wait_auth:
+            await self.wait_for(lambda f: f["type"] in ("auth.ok",), timeout=10)
+        return self
+
+    async def _read(self):
+        try:
+            async for raw in self.ws:
+                self.frames.append(json.loads(raw))
+                self._new.set()
+        except Exception:  # noqa: BLE001 - connection closed
+            pass
+        finally:
+            self.close_code = self.ws.close_code
+            self._new.set()
+
+    async def send(self, frame: dict | str) -> None:
+        await self.ws.send(frame if isinstance(frame, str) else json.dumps(frame))
+
+    async def request(self, frame_type: str, data: dict | None = None, *, ref: str | None = None,
+                      timeout: float = 10) -> dict:
+        ref = ref or f"r{time.monotonic_ns()}"
+        await self.send({"type": frame_type, "ref": ref, "data": data or {}})
+        return await self.wait_for(lambda f: f.get("ref") == ref and f["type"] in ("ack", "error", "pong"),
+                                   timeout=timeout)
+
+    async def wait_for(self, predicate, timeout: float = 10, start: int = 0) -> dict:
+        deadline = time.monotonic() + timeout
+        seen = start
+        while True:
+            for frame in self.frames[seen:]:
+                if predicate(frame):
+                    return frame
+            seen = len(self.frames)
+            if self.close_code is not None and self._reader and self._reader.done():
+                raise AssertionError(f"socket closed ({self.close_code}) while waiting; frames={self.frames[-5:]}")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"timed out waiting; last frames={self.frames[-5:]}")
+            self._new.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._new.wait(), remaining)
+
+    async def wait_event(self, event_type: str, timeout: float = 10, **match) -> dict:
+        def pred(f):
+            if f["type"] != event_type:
+                return False
+            return all(f.get("data", {}).get(k) == v for k, v in match.items())
+        return await self.wait_for(pred, timeout)
+
+    def events(self, event_type: str) -> list[dict]:
+        return [f for f in self.frames if f["type"] == event_type]
+
+    async def wait_closed(self, timeout: float = 10) -> int:
+        if self._reader:
+            await asyncio.wait_for(asyncio.shield(self._reader), timeout)
+        return self.close_code
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        if self._reader:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._reader, 5)
