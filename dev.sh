@@ -27,6 +27,9 @@ setup() {
 
 cmd="${1:-run}"; shift || true
 case "$cmd" in
+  setup)
+    setup
+    ;;
   run)
     setup
     exec .venv/bin/python -m halobestie.embedded "$@"
@@ -40,6 +43,6 @@ case "$cmd" in
     exec .venv/bin/python -m bench "$@"
     ;;
   *)
-    echo "usage: ./dev.sh run|test|bench" >&2; exit 2
+    echo "usage: ./dev.sh run|test|bench|setup" >&2; exit 2
     ;;
 esac

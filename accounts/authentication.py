@@ -21,11 +21,15 @@ def _linked_mitra(identity: FirebaseIdentity) -> Mitra | None:
     return mitra
 
 
+def ensure_not_mitra(identity: FirebaseIdentity) -> None:
+    if _linked_mitra(identity) is not None:
+        raise ApplicationError("permission_denied", "A mitra token cannot use the client app.")
+
+
 def resolve_client(identity: FirebaseIdentity) -> Client:
     client = Client.objects.filter(firebase_uid=identity.uid).first()
     if client is None:
-        if _linked_mitra(identity) is not None:
-            raise ApplicationError("permission_denied", "A mitra token cannot use the client app.")
+        ensure_not_mitra(identity)
         from .services import client_sign_in
 
         client, _ = client_sign_in(identity=identity)

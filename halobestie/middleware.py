@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
+from django.utils import timezone
 
 from halobestie.logging import request_id_var
 
@@ -18,12 +19,16 @@ class RequestIdMiddleware:
         rid = incoming if 8 <= len(incoming) <= 64 and incoming.isascii() else uuid.uuid4().hex
         token = request_id_var.set(rid)
         scope = getattr(request, "scope", None)
-        if scope and scope.get("halobestie_entrypoint") == "internal":
+        internal = bool(scope and scope.get("halobestie_entrypoint") == "internal")
+        if internal:
             request.urlconf = settings.INTERNAL_URLCONF
+            timezone.activate(settings.STAFF_TIME_ZONE)
         try:
             response = self.get_response(request)
         finally:
             request_id_var.reset(token)
+            if internal:
+                timezone.deactivate()
         response["X-Request-ID"] = rid
         return response
 

@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from halobestie.throttles import SignInThrottle
 
 from .. import services
+from ..authentication import ensure_not_mitra
 from .base import ClientAPIView, MitraAPIView, SignInAPIView
 from .serializers import ClientSerializer, DisplayNameInput, MitraSerializer, OptionalDisplayNameInput
 
@@ -17,12 +18,8 @@ class ClientAuthSessionView(SignInAPIView):
     def post(self, request):
         data = OptionalDisplayNameInput(data=request.data or {})
         data.is_valid(raise_exception=True)
-        from ..authentication import _linked_mitra
-        from halobestie.errors import ApplicationError
-
         identity = request.user.identity
-        if _linked_mitra(identity) is not None:
-            raise ApplicationError("permission_denied", "A mitra token cannot use the client app.")
+        ensure_not_mitra(identity)
         client, created = services.client_sign_in(
             identity=identity, display_name=data.validated_data.get("display_name")
         )

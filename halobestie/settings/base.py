@@ -80,7 +80,9 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "id"
 LANGUAGES = [("id", "Bahasa Indonesia"), ("en", "English")]
-TIME_ZONE = "Asia/Jakarta"
+# The API speaks UTC (api.md); the control center shows staff their own zone.
+TIME_ZONE = "UTC"
+STAFF_TIME_ZONE = env("STAFF_TIME_ZONE", default="Asia/Jakarta")
 USE_I18N = True
 USE_TZ = True
 

@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import SECRET_KEY, env
+from .base import env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")

@@ -55,8 +55,8 @@ class Command(BaseCommand):
         if options["quiet"]:
             return
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
-        self.stdout.write("Control center logins (password for all: %s):" % DEMO_PASSWORD)
-        for email, name, superuser, supervisor in STAFF:
+        self.stdout.write(f"Control center logins (password for all: {DEMO_PASSWORD}):")
+        for email, _name, superuser, supervisor in STAFF:
             role = "admin" if superuser else ("supervisor: transcripts" if supervisor else "operator")
             self.stdout.write(f"  {email:32} {role}")
         self.stdout.write("Mitra phones (sign in with phone OTP; emulator: manage.py mint_token --role mitra --phone ...):")
