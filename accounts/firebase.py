@@ -22,6 +22,7 @@ _CACHE_SECONDS = 60
 _CACHE_MAX = 20_000
 
 _app_lock = threading.Lock()
+_apps: dict[str, firebase_admin.App] = {}
 
 
 class TokenError(Exception):
@@ -59,21 +60,40 @@ def emulator_mode() -> bool:
     return bool(settings.FIREBASE_AUTH_EMULATOR_HOST)
 
 
+def _sync_emulator_env() -> None:
+    """firebase-admin reads the emulator switch from the process environment, at verify
+    time; keep it equal to the settings (which tests may switch per test)."""
+    if emulator_mode():
+        os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = settings.FIREBASE_AUTH_EMULATOR_HOST
+    else:
+        os.environ.pop("FIREBASE_AUTH_EMULATOR_HOST", None)
+
+
 def get_app() -> firebase_admin.App:
+    """The firebase-admin app for the current settings. The first one is the default app
+    (FCM uses it too); a later change of mode or credentials gets its own named app, since
+    an app's auth client keeps the credential and endpoints it was created with."""
+    emulated = emulator_mode()
+    key = "emulator" if emulated else f"live:{settings.FIREBASE_CREDENTIALS_FILE}"
+    key = f"{key}:{settings.FIREBASE_PROJECT_ID}"
     with _app_lock:
-        try:
-            return firebase_admin.get_app()
-        except ValueError:
-            pass
-        if emulator_mode():
-            # firebase-admin reads the emulator switch from the process environment.
-            os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = settings.FIREBASE_AUTH_EMULATOR_HOST
+        _sync_emulator_env()
+        if key in _apps:
+            return _apps[key]
+        if emulated:
             cred = _NoCredential()
         elif settings.FIREBASE_CREDENTIALS_FILE:
             cred = credentials.Certificate(settings.FIREBASE_CREDENTIALS_FILE)
         else:
             cred = credentials.ApplicationDefault()
-        return firebase_admin.initialize_app(cred, {"projectId": settings.FIREBASE_PROJECT_ID})
+        options = {"projectId": settings.FIREBASE_PROJECT_ID}
+        try:
+            firebase_admin.get_app()
+            app = firebase_admin.initialize_app(cred, options, name=f"halobestie:{key}")
+        except ValueError:  # no default app yet
+            app = firebase_admin.initialize_app(cred, options)
+        _apps[key] = app
+        return app
 
 
 _cache: dict[str, tuple[float, FirebaseIdentity]] = {}

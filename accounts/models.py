@@ -114,6 +114,25 @@ class PlatformSettings(models.Model):
     client_identity_for_mitra = models.CharField(
         max_length=20, choices=CLIENT_IDENTITY_CHOICES, default="alias"
     )
+    # Care and safety (beyond the original system).
+    mitra_no_show_after = models.PositiveIntegerField(
+        default=180, help_text="seconds after a paid session starts without a mitra message -> reroute"
+    )
+    preferred_mitra_window = models.PositiveIntegerField(
+        default=20, help_text="seconds a 'return to my previous mitra' request waits for that mitra alone"
+    )
+    mitra_daily_session_cap = models.PositiveIntegerField(default=0, help_text="0 = no cap")
+    pause_after_flagged_minutes = models.PositiveIntegerField(
+        default=10, help_text="a mitra gets no new offers this long after a risk-flagged session closes"
+    )
+    crisis_resources_text = models.TextField(
+        default=(
+            "Kamu tidak sendirian. Jika kamu dalam bahaya atau berpikir untuk menyakiti diri, "
+            "segera hubungi layanan darurat 112 atau 119 ext 8 (SEJIWA), atau datang ke IGD rumah "
+            "sakit terdekat. Mitra kami ada di sini untuk menemanimu."
+        ),
+        max_length=1000,
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

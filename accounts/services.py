@@ -205,6 +205,8 @@ SETTINGS_KEYS = [
     "payment_timeout", "extension_timeout", "goodbye_window", "ending_soon_warnings",
     "free_trial_enabled", "free_trial_minutes", "anonymous_trial_allowed",
     "mitra_can_end_early", "client_can_end_early", "client_identity_for_mitra",
+    "mitra_no_show_after", "preferred_mitra_window", "mitra_daily_session_cap",
+    "pause_after_flagged_minutes", "crisis_resources_text",
 ]
 _BOUNDS = {
     "max_customers_per_mitra": (1, 50),
@@ -215,6 +217,10 @@ _BOUNDS = {
     "extension_timeout": (10, 3600),
     "goodbye_window": (0, 3600),
     "free_trial_minutes": (1, 240),
+    "mitra_no_show_after": (30, 3600),
+    "preferred_mitra_window": (0, 600),
+    "mitra_daily_session_cap": (0, 100),
+    "pause_after_flagged_minutes": (0, 240),
 }
 
 
@@ -241,6 +247,11 @@ def _coerce_setting(key: str, value):
         if not parts or not all(p.isdigit() and 0 < int(p) <= 86400 for p in parts):
             raise ValueError("must be a comma-separated list of seconds, e.g. 300,60")
         return ",".join(str(n) for n in sorted({int(p) for p in parts}, reverse=True))
+    if key == "crisis_resources_text":
+        text = str(value).strip()
+        if not 10 <= len(text) <= 1000:
+            raise ValueError("must be between 10 and 1000 characters")
+        return text
     if key == "client_identity_for_mitra":
         if value not in ("alias", "display_name"):
             raise ValueError("must be alias or display_name")

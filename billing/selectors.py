@@ -1,9 +1,20 @@
-"""Reads of billing data shared by several callers (the session shape, the control center)."""
+"""Reads of billing data shared by several callers (the session shape, pricing, the
+control center)."""
 
 from __future__ import annotations
 
-from .models import PENDING_EXTENSION_STATES, Extension, Transaction
+from datetime import datetime
 
+from django.db.models import Q, QuerySet, Sum
+
+from accounts.selectors import platform_settings
+
+from .models import PENDING_EXTENSION_STATES, Extension, PaymentIncident, Tier, Transaction
+
+_UNSET = object()
+
+
+# --- api.md shapes -----------------------------------------------------------------------
 
 def payment_data(tx: Transaction | None) -> dict | None:
     if tx is None:
@@ -17,16 +28,17 @@ def payment_data(tx: Transaction | None) -> dict | None:
     }
 
 
-def tier_data(tier) -> dict:
+def tier_data(tier: Tier) -> dict:
     return {"id": str(tier.id), "name": tier.name, "minutes": tier.minutes, "price": tier.price}
 
 
-def extension_data(ext: Extension) -> dict:
-    tx = getattr(ext, "transaction", None) if hasattr(ext, "transaction") else None
-    try:
-        tx = ext.transaction
-    except Transaction.DoesNotExist:
-        tx = None
+def extension_data(ext: Extension, *, tx=_UNSET) -> dict:
+    """The api.md `extension`. Pass `tx` when the caller holds a fresher transaction row."""
+    if tx is _UNSET:
+        try:
+            tx = ext.transaction
+        except Transaction.DoesNotExist:
+            tx = None
     return {
         "id": str(ext.id),
         "state": ext.state,
@@ -46,5 +58,68 @@ def session_payment(session) -> dict | None:
 
 def session_pending_extension(session) -> dict | None:
     ext = (Extension.objects.filter(session=session, state__in=PENDING_EXTENSION_STATES)
-           .select_related("tier").first())
+           .select_related("tier", "transaction").first())
     return extension_data(ext) if ext else None
+
+
+def extension_get(extension_id) -> Extension:
+    return Extension.objects.select_related("tier", "transaction").get(pk=extension_id)
+
+
+# --- pricing -----------------------------------------------------------------------------
+
+def active_tiers(kind: str) -> QuerySet[Tier]:
+    return Tier.objects.filter(kind=kind, is_active=True).order_by("sort_order", "price", "minutes")
+
+
+def free_trial_eligible(client) -> bool:
+    """Enabled, not used yet, and (for an anonymous client) allowed by the settings."""
+    settings_row = platform_settings()
+    if not settings_row.free_trial_enabled or client.free_trial_used:
+        return False
+    return not client.is_anonymous or settings_row.anonymous_trial_allowed
+
+
+def pricing_data(client) -> dict:
+    settings_row = platform_settings()
+    return {
+        "tiers": [tier_data(t) for t in active_tiers(Tier.Kind.SESSION)],
+        "extension_tiers": [tier_data(t) for t in active_tiers(Tier.Kind.EXTENSION)],
+        "free_trial": {
+            "enabled": settings_row.free_trial_enabled,
+            "minutes": settings_row.free_trial_minutes,
+            "eligible": free_trial_eligible(client),
+        },
+    }
+
+
+# --- for staff (control center) ----------------------------------------------------------
+
+def transactions_needing_attention() -> QuerySet[Transaction]:
+    """Money we hold but must give back."""
+    return (Transaction.objects.filter(status=Transaction.Status.REFUND_NEEDED)
+            .select_related("client", "session", "extension"))
+
+
+def open_payment_incidents() -> QuerySet[PaymentIncident]:
+    """Callbacks we refused to apply (unknown invoice, amount mismatch, ...), unresolved."""
+    return PaymentIncident.objects.filter(resolved_at__isnull=True).select_related("transaction")
+
+
+def transaction_search(*, status: str = "", kind: str = "", q: str = "") -> QuerySet[Transaction]:
+    qs = Transaction.objects.select_related("client", "session", "extension")
+    if status:
+        qs = qs.filter(status=status)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if q:
+        qs = qs.filter(Q(external_id__icontains=q) | Q(xendit_invoice_id__icontains=q)
+                       | Q(client__display_name__icontains=q))
+    return qs
+
+
+def revenue_between(start: datetime, end: datetime) -> int:
+    """IDR actually kept: paid transactions (refunds owed are not revenue)."""
+    total = Transaction.objects.filter(status=Transaction.Status.PAID, paid_at__gte=start,
+                                       paid_at__lt=end).aggregate(total=Sum("amount"))["total"]
+    return int(total or 0)

@@ -38,6 +38,9 @@ class Session(models.Model):
     risk_level = models.CharField(max_length=10, blank=True)
     first_flagged_at = models.DateTimeField(null=True, blank=True)
     last_mitra_message_at = models.DateTimeField(null=True, blank=True)
+    # Set while the session waits for an automatic reroute (no-show, mitra went offline).
+    reroute_needed_since = models.DateTimeField(null=True, blank=True)
+    reroute_reason = models.CharField(max_length=20, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -145,4 +148,40 @@ class Feedback(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="rating_1_to_5"),
+        ]
+
+
+class SessionReport(models.Model):
+    """A client's report about a session, for the control center's queue."""
+
+    class Reason(models.TextChoices):
+        INAPPROPRIATE = "inappropriate", "Inappropriate behaviour"
+        UNPROFESSIONAL = "unprofessional", "Unprofessional"
+        NO_RESPONSE = "no_response", "Mitra did not respond"
+        SAFETY = "safety", "Safety concern"
+        BILLING = "billing", "Billing problem"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        IN_REVIEW = "in_review"
+        RESOLVED = "resolved"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="reports")
+    client = models.ForeignKey("accounts.Client", on_delete=models.CASCADE, related_name="reports")
+    mitra = models.ForeignKey("accounts.Mitra", on_delete=models.CASCADE, related_name="reports")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    note = models.CharField(max_length=1000, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    resolution_note = models.CharField(max_length=1000, blank=True)
+    resolved_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "client"], name="one_report_per_session"),
         ]

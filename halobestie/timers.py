@@ -27,6 +27,7 @@ SWEEPERS = [
     "chat.services.lifecycle.session_sweep_overdue",
     "billing.services.extensions.extension_sweep_overdue",
     "billing.services.payments.payment_sweep_overdue",
+    "chat.services.care.care_sweep",
 ]
 
 

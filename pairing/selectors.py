@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import Mitra
@@ -12,6 +12,50 @@ from accounts.selectors import platform_settings
 from chat.models import LIVE_STATES, Session
 
 from .models import MitraPresence, PairingOffer, PairingRequest
+
+
+def start_of_day(now: datetime) -> datetime:
+    """Midnight in the staff time zone (a mitra's "day" is a Jakarta day)."""
+    from zoneinfo import ZoneInfo
+
+    from django.conf import settings
+
+    local = now.astimezone(ZoneInfo(settings.STAFF_TIME_ZONE))
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def mitra_wellbeing_block(mitra_id, now: datetime | None = None) -> str | None:
+    """Why this mitra may not take a new session now (daily cap, pause), or None."""
+    settings_row = platform_settings()
+    now = now or timezone.now()
+    if settings_row.mitra_daily_session_cap:
+        today = Session.objects.filter(mitra_id=mitra_id, matched_at__gte=start_of_day(now)).count()
+        if today >= settings_row.mitra_daily_session_cap:
+            return "daily session cap reached"
+    if settings_row.pause_after_flagged_minutes:
+        since = now - timedelta(minutes=settings_row.pause_after_flagged_minutes)
+        if Session.objects.filter(mitra_id=mitra_id, closed_at__gte=since).exclude(risk_level="").exists():
+            return "pause after a risk-flagged session"
+    return None
+
+
+def recent_median_wait_seconds() -> int | None:
+    """Median seconds from request to match over the last 24 h (cached a minute)."""
+    from django.core.cache import cache
+
+    cached = cache.get("pairing:median_wait")
+    if cached is not None:
+        return cached if cached >= 0 else None
+    since = timezone.now() - timedelta(hours=24)
+    waits = sorted(
+        (ended - created).total_seconds()
+        for created, ended in PairingRequest.objects.filter(
+            state=PairingRequest.State.MATCHED, created_at__gte=since, ended_at__isnull=False
+        ).values_list("created_at", "ended_at")[:1000]
+    )
+    median = int(waits[len(waits) // 2]) if waits else None
+    cache.set("pairing:median_wait", median if median is not None else -1, 60)
+    return median
 
 
 def heartbeat_fresh_after(now: datetime | None = None) -> datetime:
@@ -22,6 +66,7 @@ def heartbeat_fresh_after(now: datetime | None = None) -> datetime:
 def available_mitras(*, now: datetime | None = None, exclude_ids=(), for_client_id=None):
     """Online, active, heartbeat fresh, below capacity: one query, whatever the count."""
     settings_row = platform_settings()
+    now = now or timezone.now()
     qs = (
         Mitra.objects.filter(
             is_active=True,
@@ -31,6 +76,16 @@ def available_mitras(*, now: datetime | None = None, exclude_ids=(), for_client_
         .annotate(live=Count("sessions", filter=Q(sessions__state__in=LIVE_STATES)))
         .filter(live__lt=settings_row.max_customers_per_mitra)
     )
+    # Mitra wellbeing: a daily cap, and a pause after a risk-flagged session.
+    if settings_row.mitra_daily_session_cap:
+        qs = qs.annotate(
+            today=Count("sessions", filter=Q(sessions__matched_at__gte=start_of_day(now)), distinct=True)
+        ).filter(today__lt=settings_row.mitra_daily_session_cap)
+    if settings_row.pause_after_flagged_minutes:
+        recent_flag = Session.objects.filter(
+            mitra=OuterRef("pk"), closed_at__gte=now - timedelta(minutes=settings_row.pause_after_flagged_minutes)
+        ).exclude(risk_level="")
+        qs = qs.exclude(Exists(recent_flag))
     if exclude_ids:
         qs = qs.exclude(id__in=list(exclude_ids))
     if for_client_id is not None:

@@ -146,6 +146,9 @@ def lock_mitra_capacity(*, mitra: Mitra, require_available: bool) -> MitraPresen
     live = Session.objects.filter(mitra=mitra, state__in=LIVE_STATES).count()
     if live >= platform_settings().max_customers_per_mitra:
         raise ApplicationError("capacity_reached", "This mitra already has the maximum number of sessions.")
+    reason = selectors.mitra_wellbeing_block(mitra.id)
+    if reason:
+        raise ApplicationError("capacity_reached", f"This mitra cannot take a new session now ({reason}).")
     return presence
 
 
@@ -221,15 +224,20 @@ def _blast(request: PairingRequest, only: list | None = None) -> list:
     if only is not None:
         mitras = mitras.filter(id__in=only)
     mitra_ids = list(mitras.values_list("id", flat=True))
-    if mitra_ids:
-        PairingOffer.objects.bulk_create(
-            [PairingOffer(request=request, mitra_id=mid) for mid in mitra_ids], ignore_conflicts=True
-        )
-        events.offer_sent(request, mitra_ids)
-        from notifications.services import notify_offer_on_commit
-
-        notify_offer_on_commit(request=request, mitra_ids=mitra_ids)
+    _offer_to(request, mitra_ids)
     return mitra_ids
+
+
+def _offer_to(request: PairingRequest, mitra_ids: list) -> None:
+    if not mitra_ids:
+        return
+    PairingOffer.objects.bulk_create(
+        [PairingOffer(request=request, mitra_id=mid) for mid in mitra_ids], ignore_conflicts=True
+    )
+    events.offer_sent(request, mitra_ids)
+    from notifications.services import notify_offer_on_commit
+
+    notify_offer_on_commit(request=request, mitra_ids=mitra_ids)
 
 
 def _offer_waiting_requests(mitra: Mitra) -> None:
@@ -311,7 +319,24 @@ def pairing_sweep_expired(now: datetime | None = None) -> int:
 
 def _widen_preferred(now: datetime) -> int:
     """Requests asking for a previous mitra first go to everyone after the window."""
-    return 0
+    window = timedelta(seconds=platform_settings().preferred_mitra_window)
+    due = PairingRequest.objects.filter(state=PairingRequest.State.SEARCHING, preferred_mitra__isnull=False,
+                                        created_at__lte=now - window)
+    done = 0
+    for rid in due.values_list("pk", flat=True)[:200]:
+        with transaction.atomic():
+            request = (PairingRequest.objects.select_for_update(of=("self",)).select_related("client", "tier")
+                       .filter(pk=rid, state=PairingRequest.State.SEARCHING, preferred_mitra__isnull=False).first())
+            if request is None:
+                continue
+            already = list(request.offers.values_list("mitra_id", flat=True))
+            request.preferred_mitra = None
+            request.save(update_fields=["preferred_mitra"])
+            mitra_ids = list(selectors.available_mitras(for_client_id=request.client_id, exclude_ids=already)
+                             .values_list("id", flat=True))
+            _offer_to(request, mitra_ids)
+            done += 1
+    return done
 
 
 def pairing_request_accept(*, request_id, mitra: Mitra) -> Session:

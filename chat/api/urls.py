@@ -1,5 +1,6 @@
 from django.urls import path
 
+from .care_views import BlockMitraView, ReportView
 from .views import CLIENT, MITRA, FeedbackView
 
 
@@ -16,5 +17,7 @@ def _session_urls(views):
 client_urlpatterns = [
     *_session_urls(CLIENT),
     path("sessions/<str:session_id>/feedback", FeedbackView.as_view()),
+    path("sessions/<str:session_id>/block-mitra", BlockMitraView.as_view()),
+    path("sessions/<str:session_id>/report", ReportView.as_view()),
 ]
 mitra_urlpatterns = _session_urls(MITRA)

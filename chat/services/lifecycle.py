@@ -319,9 +319,13 @@ def _is_participant(session: Session, user) -> bool:
 
 # --- reroute -----------------------------------------------------------------------------
 
-def session_reroute(*, session_id, to_mitra, actor=None, reason: str = "staff") -> Session:
+def session_reroute(*, session_id, to_mitra, actor=None, reason: str = "staff",
+                    credit_since: datetime | None = None) -> Session:
     """Hand a live session to another available mitra. Capacity is checked under the new
-    mitra's presence lock, the same as an accept. The old mitra loses access at once."""
+    mitra's presence lock, the same as an accept. The old mitra loses access at once.
+
+    `credit_since`: the client waited for a mitra since then (no-show, mitra offline); the
+    clock does not charge for that gap, so `ends_at` moves forward by it."""
     from accounts.services import audit_record
     from halobestie.realtime import mitra_group, send_on_commit
     from pairing.services import lock_mitra_capacity
@@ -338,8 +342,21 @@ def session_reroute(*, session_id, to_mitra, actor=None, reason: str = "staff") 
         old_mitra = session.mitra
         session.mitra = to_mitra
         session.last_mitra_message_at = None
-        session.save(update_fields=["mitra", "last_mitra_message_at", "updated_at"])
-        _timeline(session, "rerouted", from_mitra=str(old_mitra.id), to_mitra=str(to_mitra.id), reason=reason)
+        session.reroute_needed_since = None
+        session.reroute_reason = ""
+        credited = 0
+        if credit_since is not None and session.ends_at is not None:
+            now = timezone.now()
+            credited = max(0, int((now - credit_since).total_seconds()))
+            if session.state == Session.State.CLOSING:
+                session.state = Session.State.ACTIVE
+                session.closing_ends_at = None
+            session.ends_at = max(session.ends_at, now) + timedelta(seconds=credited)
+            session.next_warning_at = _next_warning_at(session.ends_at, now)
+        session.save(update_fields=["mitra", "last_mitra_message_at", "reroute_needed_since", "reroute_reason",
+                                    "ends_at", "state", "closing_ends_at", "next_warning_at", "updated_at"])
+        _timeline(session, "rerouted", from_mitra=str(old_mitra.id), to_mitra=str(to_mitra.id), reason=reason,
+                  credited_seconds=credited)
         if actor is not None:
             audit_record(actor=actor, action="session.reroute", target=session,
                          before={"mitra": str(old_mitra.id)}, after={"mitra": str(to_mitra.id)})
@@ -354,6 +371,8 @@ def session_reroute(*, session_id, to_mitra, actor=None, reason: str = "staff") 
              {"session_id": sid, "session": _data(session, "client")}),
         ])
         events.session_updated(session)
+        if credited:
+            _schedule_clock(session)
     return session
 
 

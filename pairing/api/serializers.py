@@ -16,6 +16,21 @@ def pairing_request_data(request: PairingRequest) -> dict:
         "created_at": request.created_at.isoformat(),
         "expires_at": request.expires_at.isoformat(),
         "session_id": str(request.session_id) if request.session_id else None,
+        # The honest waiting screen (additions to api.md's shape).
+        "waiting": waiting_data(request) if request.state == PairingRequest.State.SEARCHING else None,
+    }
+
+
+def waiting_data(request: PairingRequest) -> dict:
+    from .. import selectors
+
+    available = selectors.available_mitras().count()
+    return {
+        "offered_to": request.offers.count(),
+        "mitras_available": available,
+        "no_mitra_online": available == 0,
+        "median_wait_seconds": selectors.recent_median_wait_seconds(),
+        "preferred_mitra_first": request.preferred_mitra_id is not None,
     }
 
 
@@ -33,6 +48,14 @@ class PairingRequestInput(serializers.Serializer):
         return attrs
 
 
+class WaitingSerializer(serializers.Serializer):
+    offered_to = serializers.IntegerField()
+    mitras_available = serializers.IntegerField()
+    no_mitra_online = serializers.BooleanField()
+    median_wait_seconds = serializers.IntegerField(allow_null=True)
+    preferred_mitra_first = serializers.BooleanField()
+
+
 class PairingRequestSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     state = serializers.ChoiceField(["searching", "matched", "expired", "cancelled"])
@@ -42,6 +65,7 @@ class PairingRequestSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
     session_id = serializers.UUIDField(allow_null=True)
+    waiting = WaitingSerializer(allow_null=True)
 
 
 class OfferClientSerializer(serializers.Serializer):

@@ -1,0 +1,1 @@
+"""Staff authentication for the control center: lockout, rate limits and TOTP."""

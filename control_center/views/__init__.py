@@ -1,0 +1,1 @@
+"""Control-center pages, one module per product area."""
