@@ -113,11 +113,13 @@ class Transaction(models.Model):
 
 
 class PaymentIncident(models.Model):
-    """A callback we refused to apply (unknown invoice, amount mismatch): for staff."""
+    """A callback we refused to apply (unknown invoice, amount mismatch, a second payment
+    of an already paid transaction): for staff."""
 
     class Kind(models.TextChoices):
         UNKNOWN_INVOICE = "unknown_invoice"
         AMOUNT_MISMATCH = "amount_mismatch"
+        DUPLICATE_PAYMENT = "duplicate_payment"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     external_id = models.CharField(max_length=120, blank=True)

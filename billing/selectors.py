@@ -1,15 +1,12 @@
-"""Reads of billing data shared by several callers (the session shape, pricing, the
-control center)."""
+"""Reads of billing data shared by several callers (the session shape, pricing)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import QuerySet
 
 from accounts.selectors import platform_settings
 
-from .models import PENDING_EXTENSION_STATES, Extension, PaymentIncident, Tier, Transaction
+from .models import PENDING_EXTENSION_STATES, Extension, Tier, Transaction
 
 _UNSET = object()
 
@@ -91,35 +88,3 @@ def pricing_data(client) -> dict:
             "eligible": free_trial_eligible(client),
         },
     }
-
-
-# --- for staff (control center) ----------------------------------------------------------
-
-def transactions_needing_attention() -> QuerySet[Transaction]:
-    """Money we hold but must give back."""
-    return (Transaction.objects.filter(status=Transaction.Status.REFUND_NEEDED)
-            .select_related("client", "session", "extension"))
-
-
-def open_payment_incidents() -> QuerySet[PaymentIncident]:
-    """Callbacks we refused to apply (unknown invoice, amount mismatch, ...), unresolved."""
-    return PaymentIncident.objects.filter(resolved_at__isnull=True).select_related("transaction")
-
-
-def transaction_search(*, status: str = "", kind: str = "", q: str = "") -> QuerySet[Transaction]:
-    qs = Transaction.objects.select_related("client", "session", "extension")
-    if status:
-        qs = qs.filter(status=status)
-    if kind:
-        qs = qs.filter(kind=kind)
-    if q:
-        qs = qs.filter(Q(external_id__icontains=q) | Q(xendit_invoice_id__icontains=q)
-                       | Q(client__display_name__icontains=q))
-    return qs
-
-
-def revenue_between(start: datetime, end: datetime) -> int:
-    """IDR actually kept: paid transactions (refunds owed are not revenue)."""
-    total = Transaction.objects.filter(status=Transaction.Status.PAID, paid_at__gte=start,
-                                       paid_at__lt=end).aggregate(total=Sum("amount"))["total"]
-    return int(total or 0)

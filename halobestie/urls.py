@@ -2,7 +2,7 @@
 here at all (404), not merely refused."""
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from accounts.api import urls as accounts_urls
 from billing.api import urls as billing_urls
@@ -35,7 +35,7 @@ urlpatterns = [
     path("api/mitra/", include(mitra_api)),
     path("api/shared/", include(shared_api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     *billing_urls.public_page_urlpatterns,
 ]

@@ -1,10 +1,11 @@
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
 from halobestie.throttles import SignInThrottle
 
-from .. import services
+from .. import privacy, services
 from ..authentication import ensure_not_mitra
 from .base import ClientAPIView, MitraAPIView, SignInAPIView
 from .serializers import ClientSerializer, DisplayNameInput, MitraSerializer, OptionalDisplayNameInput
@@ -38,6 +39,19 @@ class ClientMeView(ClientAPIView):
         data.is_valid(raise_exception=True)
         client = services.client_update_profile(client=request.user, **data.validated_data)
         return Response(ClientSerializer(client).data)
+
+    @extend_schema(request=None, responses={204: None}, operation_id="client_me_delete")
+    def delete(self, request):
+        """Delete the account (UU PDP): profile and message text removed, history anonymised."""
+        privacy.client_delete(client=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ClientExportView(ClientAPIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="client_me_export")
+    def get(self, request):
+        """Everything we hold about the caller, as JSON (UU PDP data portability)."""
+        return Response(privacy.client_export(client=request.user))
 
 
 class MitraAuthSessionView(SignInAPIView):

@@ -13,7 +13,7 @@ from .sandbox import SandboxGateway
 from .xendit import XenditGateway
 
 __all__ = ["Gateway", "GatewayError", "InvoiceRef", "SandboxGateway", "XenditGateway", "active_gateway",
-           "active_gateway_name", "sandbox_active"]
+           "active_gateway_name", "gateway_named", "sandbox_active"]
 
 
 def active_gateway_name() -> str:
@@ -25,6 +25,13 @@ def sandbox_active() -> bool:
 
 
 def active_gateway() -> Gateway:
-    if settings.XENDIT_SECRET_KEY:
-        return XenditGateway(secret_key=settings.XENDIT_SECRET_KEY, base_url=settings.XENDIT_BASE_URL)
-    return SandboxGateway(public_base_url=settings.PUBLIC_BASE_URL)
+    return gateway_named(active_gateway_name())
+
+
+def gateway_named(name: str) -> Gateway:
+    """The gateway a transaction was opened with (it keeps it even if settings change)."""
+    if name == SandboxGateway.name:
+        return SandboxGateway(public_base_url=settings.PUBLIC_BASE_URL)
+    if not settings.XENDIT_SECRET_KEY:
+        raise GatewayError("XENDIT_SECRET_KEY is not configured.", retryable=False)
+    return XenditGateway(secret_key=settings.XENDIT_SECRET_KEY, base_url=settings.XENDIT_BASE_URL)

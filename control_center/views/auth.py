@@ -4,6 +4,7 @@ and the step-up check that transcript pages ask for."""
 from __future__ import annotations
 
 import time
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -82,7 +83,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             elif totp.enrolled_totp(user) is not None:
                 request.session[PENDING_KEY] = {"user_id": user.pk, "backend": user.backend,
                                                 "email": email, "at": time.time()}
-                return redirect(f"{reverse('control_center:login_totp')}?next={_next_url(request)}")
+                return redirect(reverse("control_center:login_totp") + "?" + urlencode({"next": _next_url(request)}))
             else:
                 _complete_login(request, user, backend=user.backend, email=email, via_totp=False)
                 return redirect(_next_url(request))

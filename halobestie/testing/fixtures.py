@@ -17,13 +17,27 @@ from .tokens import mint_id_token
 _phones = itertools.count(1)
 
 
+def clear_django_cache() -> None:
+    """Empty this test run's cache keys only. `cache.clear()` on Redis is FLUSHDB: it would
+    wipe the Celery queues and socket registries of every other process sharing the Redis."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    config = settings.CACHES["default"]
+    if config["BACKEND"].endswith("RedisCache"):
+        client = cache._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=f"{config.get('KEY_PREFIX', '')}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
     forget_platform_settings()
     clear_cache()
-    from django.core.cache import cache
-
-    cache.clear()
+    clear_django_cache()
     yield
     forget_platform_settings()
 
@@ -133,3 +147,41 @@ def django_db_setup(django_db_setup, django_db_blocker):
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
+
+
+# --- flows shared by many tests --------------------------------------------------------
+
+def set_platform_settings(**changes):
+    """Change platform settings through the audited service (validation included)."""
+    from accounts.services import platform_settings_update
+
+    row = platform_settings_update(actor=None, changes=changes)
+    forget_platform_settings()
+    return row
+
+
+def request_trial(client: Actor, **extra) -> dict:
+    """The client asks for a free-trial pairing; returns the pairing_request body."""
+    r = client.api.post("/api/client/pairing-requests", {"free_trial": True, **extra}, format="json")
+    assert r.status_code == 201, r.content
+    return r.json()
+
+
+def accept(mitra: Actor, request_id: str) -> dict:
+    r = mitra.api.post(f"/api/mitra/pairing-requests/{request_id}/accept")
+    assert r.status_code == 201, r.content
+    return r.json()
+
+
+def start_trial_session(client: Actor, mitra: Actor) -> dict:
+    """A free-trial session between them (the mitra must be online and available)."""
+    return accept(mitra, request_trial(client)["id"])
+
+
+def send_message(actor: Actor, session_id: str, body: str, client_message_id: str | None = None) -> dict:
+    role = actor.user.role
+    r = actor.api.post(f"/api/{role}/sessions/{session_id}/messages",
+                       {"client_message_id": client_message_id or f"m-{next(_phones)}", "body": body},
+                       format="json")
+    assert r.status_code in (200, 201), r.content
+    return r.json()

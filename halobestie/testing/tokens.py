@@ -30,6 +30,7 @@ def mint_id_token(
     audience: str | None = None,
     signed: bool = False,
     extra: dict | None = None,
+    header: dict | None = None,
 ) -> str:
     if project_id is None:
         from django.conf import settings
@@ -60,6 +61,7 @@ def mint_id_token(
         payload["name"] = name
     if extra:
         payload.update(extra)
-    header = {"alg": "RS256", "kid": "fake", "typ": "JWT"} if signed else {"alg": "none", "typ": "JWT"}
+    if header is None:
+        header = {"alg": "RS256", "kid": "fake", "typ": "JWT"} if signed else {"alg": "none", "typ": "JWT"}
     signature = base64.urlsafe_b64encode(b"not-a-signature").rstrip(b"=").decode() if signed else ""
     return f"{_b64(header)}.{_b64(payload)}.{signature}"

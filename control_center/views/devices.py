@@ -1,0 +1,36 @@
+"""Devices: the "send test push" action on a client's or mitra's device list."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from halobestie.errors import ApplicationError
+from notifications.models import Device
+
+from .. import services
+from .base import client_ip, staff_required
+
+
+def _owner_page(device: Device) -> str:
+    if device.mitra_id:
+        return reverse("control_center:mitra_detail", kwargs={"mitra_id": device.mitra_id})
+    return reverse("control_center:client_detail", kwargs={"client_id": device.client_id})
+
+
+@require_POST
+@staff_required
+def device_test_push(request: HttpRequest, device_id: int) -> HttpResponse:
+    device = get_object_or_404(Device, pk=device_id)
+    try:
+        services.device_send_test_push(actor=request.user, device=device, ip=client_ip(request))
+    except services.TestPushUnavailable as exc:
+        messages.error(request, str(exc))
+    except ApplicationError as exc:
+        messages.error(request, f"Test push failed: {exc.detail}")
+    else:
+        messages.success(request, f"Test push sent to the {device.get_platform_display()} device.")
+    return redirect(_owner_page(device))

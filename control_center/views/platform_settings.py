@@ -1,0 +1,33 @@
+"""The platform settings page: every key of product.md's table, grouped, one save."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from accounts.models import PlatformSettings
+from accounts.services import platform_settings_update
+from halobestie.errors import ApplicationError
+
+from ..forms import PlatformSettingsForm, apply_error
+from .base import staff_required
+
+
+@staff_required
+def settings_edit(request: HttpRequest) -> HttpResponse:
+    # Read the row itself, not the 5-second cache: staff must see what is stored.
+    row, _ = PlatformSettings.objects.get_or_create(id=1)
+    form = PlatformSettingsForm(request.POST or None, row=row)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                platform_settings_update(actor=request.user, changes=form.changes())
+            except ApplicationError as exc:
+                apply_error(form, exc)
+            else:
+                messages.success(request, "Settings saved. Every process uses them within a few seconds.")
+                return redirect("control_center:settings")
+        status = 400
+    return render(request, "control_center/settings.html", {"form": form, "row": row}, status=status)
