@@ -10,7 +10,7 @@ from accounts.services import platform_settings_update
 from billing.models import Transaction
 from chat.models import Session, SessionEvent, SessionReport
 from chat.services import care, lifecycle
-from halobestie.testing.fixtures import make_client, make_mitra
+from halobestie.testing.fixtures import make_mitra
 from pairing.models import PairingOffer
 from pairing.services import presence_sweep_auto_offline
 

@@ -8,8 +8,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import Mitra
-from chat.models import LIVE_STATES
 from accounts.services import mitra_create, mitra_set_active, mitra_update
+from chat.models import LIVE_STATES
 from halobestie.errors import ApplicationError
 from pairing.selectors import mitra_live_sessions
 

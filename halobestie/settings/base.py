@@ -215,6 +215,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.channels.server": {"level": "WARNING"},
+        # 4xx warnings carry request paths (device tokens live in one); errors only.
+        "django.request": {"level": "ERROR"},
         "httpx": {"level": "WARNING"},
     },
 }
