@@ -125,6 +125,8 @@ def exception_handler(exc: Exception, context) -> Response | None:
     except Exception:  # noqa: BLE001 - not ours: let Django answer 500 and log it
         return None
     response = Response(body, status=code)
+    if code == status.HTTP_401_UNAUTHORIZED and getattr(exc, "auth_header", None):
+        response["WWW-Authenticate"] = exc.auth_header  # a 401 must say how to authenticate
     if code == status.HTTP_429_TOO_MANY_REQUESTS and "retry_after" in body:
         response["Retry-After"] = str(body["retry_after"])
     if code == 503:

@@ -142,6 +142,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="halobestie")
+CELERY_IMPORTS = ["halobestie.timers"]
 CELERY_BEAT_SCHEDULE = {
     "sweep-overdue": {"task": "halobestie.timers.sweep", "schedule": 5.0},
 }

@@ -1,0 +1,24 @@
+"""Shapes of the devices endpoints (api.md, Shared)."""
+
+from django.core.validators import RegexValidator
+from rest_framework import serializers
+
+from ..models import Device
+
+# FCM registration tokens are URL-safe base64 with ':' separators, about 150-250 chars.
+FCM_TOKEN_MIN = 32
+FCM_TOKEN_MAX = 1024
+FCM_TOKEN_RE = r"^[A-Za-z0-9_:\-.]+$"
+fcm_token_validator = RegexValidator(FCM_TOKEN_RE, "Not an FCM registration token.")
+
+
+class DeviceInput(serializers.Serializer):
+    fcm_token = serializers.CharField(min_length=FCM_TOKEN_MIN, max_length=FCM_TOKEN_MAX,
+                                      trim_whitespace=False, validators=[fcm_token_validator])
+    platform = serializers.ChoiceField(choices=Device.Platform.choices)
+
+
+class DeviceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Device
+        fields = ["fcm_token", "platform", "created_at", "updated_at"]
