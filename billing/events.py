@@ -10,8 +10,12 @@ from .selectors import extension_data, payment_data
 
 def payment_updated(tx: Transaction) -> None:
     """`payment.updated` (payment + session_id) to the client, on every status or URL change."""
-    data = {**payment_data(tx), "session_id": str(tx.session_id), "kind": tx.kind,
-            "extension_id": str(tx.extension_id) if tx.extension_id else None}
+    data = {
+        **payment_data(tx),
+        "session_id": str(tx.session_id),
+        "kind": tx.kind,
+        "extension_id": str(tx.extension_id) if tx.extension_id else None,
+    }
     send_on_commit([(client_group(tx.client_id), "payment.updated", data)])
 
 
@@ -22,15 +26,19 @@ def _extension_payload(ext: Extension, tx: Transaction | None) -> dict:
 def extension_requested(ext: Extension, *, client_id, mitra_id) -> None:
     """A new request: `extension.requested` to the mitra, `extension.updated` to the client."""
     data = _extension_payload(ext, None)
-    send_on_commit([
-        (mitra_group(mitra_id), "extension.requested", data),
-        (client_group(client_id), "extension.updated", data),
-    ])
+    send_on_commit(
+        [
+            (mitra_group(mitra_id), "extension.requested", data),
+            (client_group(client_id), "extension.updated", data),
+        ]
+    )
 
 
 def extension_updated(ext: Extension, *, client_id, mitra_id, tx: Transaction | None = None) -> None:
     data = _extension_payload(ext, tx)
-    send_on_commit([
-        (client_group(client_id), "extension.updated", data),
-        (mitra_group(mitra_id), "extension.updated", data),
-    ])
+    send_on_commit(
+        [
+            (client_group(client_id), "extension.updated", data),
+            (mitra_group(mitra_id), "extension.updated", data),
+        ]
+    )

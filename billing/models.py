@@ -55,12 +55,14 @@ class Extension(models.Model):
     class Meta:
         ordering = ["-requested_at"]
         constraints = [
-            models.UniqueConstraint(fields=["session"], condition=Q(state__in=PENDING_EXTENSION_STATES),
-                                    name="one_pending_extension_per_session"),
+            models.UniqueConstraint(
+                fields=["session"],
+                condition=Q(state__in=PENDING_EXTENSION_STATES),
+                name="one_pending_extension_per_session",
+            ),
         ]
         indexes = [
-            models.Index(fields=["respond_by"], name="extension_requested_idx",
-                         condition=Q(state="requested")),
+            models.Index(fields=["respond_by"], name="extension_requested_idx", condition=Q(state="requested")),
         ]
 
 
@@ -82,8 +84,9 @@ class Transaction(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, related_name="transactions")
     session = models.ForeignKey("chat.Session", on_delete=models.PROTECT, related_name="transactions")
-    extension = models.OneToOneField(Extension, null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="transaction")
+    extension = models.OneToOneField(
+        Extension, null=True, blank=True, on_delete=models.PROTECT, related_name="transaction"
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     amount = models.PositiveIntegerField()
     status = models.CharField(max_length=15, choices=Status.choices, default=Status.PENDING)
@@ -103,12 +106,10 @@ class Transaction(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status", "-created_at"], name="transaction_status_idx"),
-            models.Index(fields=["expires_at"], name="transaction_pending_idx",
-                         condition=Q(status="pending")),
+            models.Index(fields=["expires_at"], name="transaction_pending_idx", condition=Q(status="pending")),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["session"], condition=Q(kind="session"),
-                                    name="one_session_payment"),
+            models.UniqueConstraint(fields=["session"], condition=Q(kind="session"), name="one_session_payment"),
         ]
 
 
@@ -123,8 +124,9 @@ class PaymentIncident(models.Model):
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     external_id = models.CharField(max_length=120, blank=True)
-    transaction = models.ForeignKey(Transaction, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="incidents")
+    transaction = models.ForeignKey(
+        Transaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
+    )
     payload = models.JSONField()
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution_note = models.CharField(max_length=300, blank=True)

@@ -13,6 +13,7 @@ _UNSET = object()
 
 # --- api.md shapes -----------------------------------------------------------------------
 
+
 def payment_data(tx: Transaction | None) -> dict | None:
     if tx is None:
         return None
@@ -54,8 +55,11 @@ def session_payment(session) -> dict | None:
 
 
 def session_pending_extension(session) -> dict | None:
-    ext = (Extension.objects.filter(session=session, state__in=PENDING_EXTENSION_STATES)
-           .select_related("tier", "transaction").first())
+    ext = (
+        Extension.objects.filter(session=session, state__in=PENDING_EXTENSION_STATES)
+        .select_related("tier", "transaction")
+        .first()
+    )
     return extension_data(ext) if ext else None
 
 
@@ -64,6 +68,7 @@ def extension_get(extension_id) -> Extension:
 
 
 # --- pricing -----------------------------------------------------------------------------
+
 
 def active_tiers(kind: str) -> QuerySet[Tier]:
     return Tier.objects.filter(kind=kind, is_active=True).order_by("sort_order", "price", "minutes")

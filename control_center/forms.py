@@ -6,9 +6,10 @@ from django import forms
 
 from accounts.models import Mitra, PlatformSettings
 from billing.models import Tier, Transaction
+from chat.models import SessionReport
 from halobestie.errors import ApplicationError
 
-from .selectors import SESSION_STATE_FILTERS
+from .selectors import REPORT_FILTERS, SESSION_STATE_FILTERS
 
 
 def apply_error(form: forms.Form, exc: ApplicationError) -> None:
@@ -93,6 +94,8 @@ SETTINGS_GROUPS = [
                               "auto_offline_after"]),
     ("Session", ["goodbye_window", "ending_soon_warnings", "mitra_can_end_early", "client_can_end_early"]),
     ("Billing", ["free_trial_enabled", "free_trial_minutes", "payment_timeout", "extension_timeout"]),
+    ("Care and safety", ["mitra_no_show_after", "preferred_mitra_window", "mitra_daily_session_cap",
+                         "pause_after_flagged_minutes", "crisis_resources_text"]),
 ]
 SETTINGS_HELP = {
     "client_identity_for_mitra": "What mitras see of a client.",
@@ -109,7 +112,24 @@ SETTINGS_HELP = {
     "free_trial_minutes": "Length of the free trial in minutes.",
     "payment_timeout": "Seconds to pay a session or extension invoice.",
     "extension_timeout": "Seconds a mitra has to answer an extension request.",
+    "mitra_no_show_after": "Seconds after a paid session starts without a mitra message before it is rerouted.",
+    "preferred_mitra_window": "Seconds a \u201creturn to my previous mitra\u201d request waits for that mitra alone.",
+    "mitra_daily_session_cap": "Sessions one mitra may take per day (0 = no cap).",
+    "pause_after_flagged_minutes": "Minutes a mitra gets no new offers after a flagged session closes.",
+    "crisis_resources_text": "Sent to a client whose message is flagged (Indonesian crisis resources).",
 }
+
+
+def settings_groups() -> list[tuple[str, list[str]]]:
+    """The groups shown, limited to keys the settings service knows; any key not placed in
+    a group still appears, under "Other", so a new setting is never uneditable."""
+    from accounts.services import SETTINGS_KEYS
+
+    known = set(SETTINGS_KEYS)
+    groups = [(title, [k for k in keys if k in known]) for title, keys in SETTINGS_GROUPS]
+    placed = {k for _, keys in groups for k in keys}
+    other = [k for k in SETTINGS_KEYS if k not in placed]
+    return [(title, keys) for title, keys in groups + [("Other", other)] if keys]
 
 
 def _settings_field(key: str) -> forms.Field:
@@ -123,6 +143,9 @@ def _settings_field(key: str) -> forms.Field:
         return forms.IntegerField(min_value=0, label=label, help_text=help_text)
     if model_field.choices:
         return forms.ChoiceField(choices=model_field.choices, label=label, help_text=help_text)
+    if kind == "TextField":
+        return forms.CharField(max_length=model_field.max_length, label=label, help_text=help_text,
+                               widget=forms.Textarea(attrs={"rows": 4}))
     return forms.CharField(max_length=model_field.max_length, label=label, help_text=help_text)
 
 
@@ -130,17 +153,18 @@ class PlatformSettingsForm(forms.Form):
     """Every key of product.md's table, grouped; bounds are the service's to check."""
 
     def __init__(self, *args, row: PlatformSettings, **kwargs):
-        kwargs.setdefault("initial", {key: getattr(row, key) for _, keys in SETTINGS_GROUPS for key in keys})
+        self._groups = settings_groups()
+        kwargs.setdefault("initial", {key: getattr(row, key) for _, keys in self._groups for key in keys})
         super().__init__(*args, **kwargs)
-        for _, keys in SETTINGS_GROUPS:
+        for _, keys in self._groups:
             for key in keys:
                 self.fields[key] = _settings_field(key)
 
     def groups(self) -> list[tuple[str, list]]:
-        return [(title, [self[key] for key in keys]) for title, keys in SETTINGS_GROUPS]
+        return [(title, [self[key] for key in keys]) for title, keys in self._groups]
 
     def changes(self) -> dict:
-        return {key: self.cleaned_data[key] for _, keys in SETTINGS_GROUPS for key in keys}
+        return {key: self.cleaned_data[key] for _, keys in self._groups for key in keys}
 
 
 # --- tiers, transactions, audit ----------------------------------------------------------
@@ -194,3 +218,15 @@ class AuditFilterForm(forms.Form):
         if not self.is_valid():
             return {}
         return {key: self.cleaned_data[key].strip() for key in ("action", "target", "actor")}
+
+
+class ReportFilterForm(forms.Form):
+    status = forms.ChoiceField(required=False, choices=REPORT_FILTERS)
+
+    def status_filter(self) -> str:
+        return self.cleaned_data["status"] if self.is_valid() else ""
+
+
+class ReportUpdateForm(forms.Form):
+    status = forms.ChoiceField(choices=SessionReport.Status.choices)
+    resolution_note = forms.CharField(required=False, max_length=1000)

@@ -11,19 +11,16 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Avg, Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from accounts.models import AuditLog, Client, Mitra
 from accounts.selectors import client_search, mitra_search
 from billing.models import PaymentIncident, Transaction
-from chat.models import LIVE_STATES, Feedback, Session
+from chat.models import LIVE_STATES, Feedback, Session, SessionReport
 from halobestie.ids import parse_uuid
 from notifications.models import Device
 from pairing.models import MitraOnlineLog, MitraPresence, PairingRequest
-
-RATING_WINDOW_DAYS = 30
-
 
 def today_start(now: datetime | None = None) -> datetime:
     local = timezone.localtime(now or timezone.now())
@@ -133,18 +130,6 @@ def mitra_list(query: str = "") -> QuerySet[Mitra]:
     )
 
 
-@dataclass
-class MitraRating:
-    average: float | None
-    count: int
-
-
-def mitra_rating(mitra: Mitra, now: datetime | None = None) -> MitraRating:
-    since = (now or timezone.now()) - timedelta(days=RATING_WINDOW_DAYS)
-    agg = Feedback.objects.filter(mitra=mitra, created_at__gte=since).aggregate(avg=Avg("rating"), n=Count("id"))
-    return MitraRating(average=agg["avg"], count=agg["n"])
-
-
 def mitra_recent_feedback(mitra: Mitra, limit: int = 10) -> QuerySet[Feedback]:
     return Feedback.objects.filter(mitra=mitra).select_related("session").order_by("-created_at")[:limit]
 
@@ -172,7 +157,7 @@ def client_sessions(client: Client) -> QuerySet[Session]:
 
 
 def client_transactions(client: Client) -> QuerySet[Transaction]:
-    return Transaction.objects.filter(client=client).select_related("session").order_by("-created_at")
+    return Transaction.objects.filter(client=client).select_related("client", "session").order_by("-created_at")
 
 
 def devices_for(owner) -> QuerySet[Device]:
@@ -224,7 +209,7 @@ def session_extensions(session: Session):
 
 
 def session_transactions(session: Session):
-    return Transaction.objects.filter(session=session).select_related("extension").order_by("-created_at")
+    return Transaction.objects.filter(session=session).select_related("client", "extension").order_by("-created_at")
 
 
 # --- transactions ------------------------------------------------------------------------
@@ -253,6 +238,27 @@ def open_payment_incidents() -> QuerySet[PaymentIncident]:
 
 def needs_attention_count() -> int:
     return refunds_needed().count() + open_payment_incidents().count()
+
+
+# --- client reports ----------------------------------------------------------------------
+
+REPORT_FILTERS = [("", "Open and in review"), ("open", "Open"), ("in_review", "In review"),
+                  ("resolved", "Resolved"), ("all", "All")]
+
+
+def report_list(status: str = "") -> QuerySet[SessionReport]:
+    qs = SessionReport.objects.select_related("session", "client", "mitra", "resolved_by")
+    if status == "all":
+        pass
+    elif status:
+        qs = qs.filter(status=status)
+    else:
+        qs = qs.exclude(status=SessionReport.Status.RESOLVED)
+    return qs.order_by("created_at", "id") if status != "resolved" else qs.order_by("-updated_at", "-id")
+
+
+def open_reports_count() -> int:
+    return SessionReport.objects.exclude(status=SessionReport.Status.RESOLVED).count()
 
 
 # --- audit log ---------------------------------------------------------------------------

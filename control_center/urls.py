@@ -10,6 +10,7 @@ from .views import (
     devices,
     mitras,
     platform_settings,
+    reports,
     sessions,
     tiers,
     transactions,
@@ -46,6 +47,8 @@ urlpatterns = [
     path("sessions/<uuid:session_id>/reroute/", sessions.session_reroute_view, name="session_reroute"),
     path("sessions/<uuid:session_id>/force-close/", sessions.session_force_close_view, name="session_force_close"),
     path("sessions/<uuid:session_id>/transcript/", transcripts.session_transcript, name="session_transcript"),
+    path("reports/", reports.report_list, name="report_list"),
+    path("reports/<uuid:report_id>/", reports.report_update, name="report_update"),
     # money
     path("transactions/", transactions.transaction_list, name="transaction_list"),
     path("transactions/attention/", transactions.needs_attention, name="needs_attention"),

@@ -13,13 +13,17 @@ own request building, error parsing and `send_each` fan-out are what runs either
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import requests
 import requests.adapters
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
+from google.auth.credentials import AnonymousCredentials
+from firebase_admin import _http_client
 from firebase_admin import _utils as firebase_utils
 from firebase_admin import exceptions as firebase_exceptions
 from firebase_admin import messaging
@@ -28,6 +32,11 @@ from urllib3.util.retry import Retry
 from .texts import PushText
 
 logger = logging.getLogger(__name__)
+
+# The apps register FCM registration tokens (api.md `fcm_token`), which FCM v1 takes as
+# `message.token`; firebase-admin 7.7 nudges towards Firebase installation ids instead,
+# which would be a change of the app contract.
+warnings.filterwarnings("ignore", message=r"Message\.token is deprecated", category=DeprecationWarning)
 
 MAX_BATCH = 500  # messaging.send_each's limit per call
 FCM_DEFAULT_BASE_URL = "https://fcm.googleapis.com"
@@ -177,6 +186,12 @@ class _MessagingService(messaging._MessagingService):
 
     def __init__(self, app):
         super().__init__(app)
+        if isinstance(self._credential, AnonymousCredentials):
+            # Emulator mode: nothing to authenticate with. A plain session guarantees no
+            # OAuth call, and that a 401 from FCM (THIRD_PARTY_AUTH_ERROR) is reported as
+            # that device's error instead of google-auth failing to refresh the anonymous
+            # credential and failing the whole batch.
+            self._client = _http_client.JsonHttpClient(session=requests.Session(), timeout=self._client.timeout)
         self._mounted: set[str] = set()
 
     def _point_at(self, base: str) -> None:

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import Client, Mitra
@@ -13,6 +14,13 @@ class ClientSerializer(serializers.ModelSerializer):
 
 
 class MitraSerializer(serializers.ModelSerializer):
+    # null when there is no photo, as in the session shape's `mitra` (never "": not a URL).
+    photo_url = serializers.SerializerMethodField()
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    def get_photo_url(self, mitra) -> str | None:
+        return mitra.photo_url or None
+
     class Meta:
         model = Mitra
         fields = ["id", "display_name", "bio", "photo_url", "is_active"]

@@ -12,8 +12,17 @@ from .base import Gateway, GatewayError, InvoiceRef
 from .sandbox import SandboxGateway
 from .xendit import XenditGateway
 
-__all__ = ["Gateway", "GatewayError", "InvoiceRef", "SandboxGateway", "XenditGateway", "active_gateway",
-           "active_gateway_name", "gateway_named", "sandbox_active"]
+__all__ = [
+    "Gateway",
+    "GatewayError",
+    "InvoiceRef",
+    "SandboxGateway",
+    "XenditGateway",
+    "active_gateway",
+    "active_gateway_name",
+    "gateway_named",
+    "sandbox_active",
+]
 
 
 def active_gateway_name() -> str:

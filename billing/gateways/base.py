@@ -23,7 +23,15 @@ class GatewayError(Exception):
 class Gateway(Protocol):
     name: str
 
-    def create_invoice(self, *, external_id: str, amount: int, description: str, duration_seconds: int,
-                       success_redirect_url: str = "", failure_redirect_url: str = "") -> InvoiceRef: ...
+    def create_invoice(
+        self,
+        *,
+        external_id: str,
+        amount: int,
+        description: str,
+        duration_seconds: int,
+        success_redirect_url: str = "",
+        failure_redirect_url: str = "",
+    ) -> InvoiceRef: ...
 
     def expire_invoice(self, *, invoice_id: str) -> None: ...

@@ -14,10 +14,19 @@ class SandboxGateway:
     def __init__(self, *, public_base_url: str):
         self.public_base_url = public_base_url.rstrip("/")
 
-    def create_invoice(self, *, external_id: str, amount: int, description: str, duration_seconds: int,
-                       success_redirect_url: str = "", failure_redirect_url: str = "") -> InvoiceRef:
-        return InvoiceRef(invoice_id=f"sandbox-{external_id}",
-                          invoice_url=f"{self.public_base_url}/sandbox/pay/{quote(external_id)}")
+    def create_invoice(
+        self,
+        *,
+        external_id: str,
+        amount: int,
+        description: str,
+        duration_seconds: int,
+        success_redirect_url: str = "",
+        failure_redirect_url: str = "",
+    ) -> InvoiceRef:
+        return InvoiceRef(
+            invoice_id=f"sandbox-{external_id}", invoice_url=f"{self.public_base_url}/sandbox/pay/{quote(external_id)}"
+        )
 
     def expire_invoice(self, *, invoice_id: str) -> None:
         # Nothing to tell anyone: the sandbox page reads the transaction's status.

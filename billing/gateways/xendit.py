@@ -31,8 +31,16 @@ class XenditGateway:
         config.api_key = self.secret_key
         return xendit.ApiClient(configuration=config)
 
-    def create_invoice(self, *, external_id: str, amount: int, description: str, duration_seconds: int,
-                       success_redirect_url: str = "", failure_redirect_url: str = "") -> InvoiceRef:
+    def create_invoice(
+        self,
+        *,
+        external_id: str,
+        amount: int,
+        description: str,
+        duration_seconds: int,
+        success_redirect_url: str = "",
+        failure_redirect_url: str = "",
+    ) -> InvoiceRef:
         fields = {
             "external_id": external_id,
             "amount": float(amount),
@@ -45,8 +53,11 @@ class XenditGateway:
         if failure_redirect_url:
             fields["failure_redirect_url"] = failure_redirect_url
         with self._client() as client:
-            invoice = self._call(lambda: InvoiceApi(client).create_invoice(
-                create_invoice_request=CreateInvoiceRequest(**fields), _request_timeout=TIMEOUT))
+            invoice = self._call(
+                lambda: InvoiceApi(client).create_invoice(
+                    create_invoice_request=CreateInvoiceRequest(**fields), _request_timeout=TIMEOUT
+                )
+            )
         invoice_id = getattr(invoice, "id", None)
         if not invoice_id or not invoice.invoice_url:
             raise GatewayError("Xendit answered without an invoice id or URL.")
@@ -64,7 +75,8 @@ class XenditGateway:
             status = str(getattr(exc, "status", "") or "")
             # A 4xx is Xendit saying no (bad request, unknown or already paid invoice).
             definite = status.isdigit() and 400 <= int(status) < 500 and status not in ("408", "429")
-            raise GatewayError(f"Xendit error {status} {getattr(exc, 'errorCode', '')}".strip(),
-                               retryable=not definite, status=status) from exc
+            raise GatewayError(
+                f"Xendit error {status} {getattr(exc, 'errorCode', '')}".strip(), retryable=not definite, status=status
+            ) from exc
         except (xendit.OpenApiException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise GatewayError(f"Xendit unreachable: {type(exc).__name__}") from exc

@@ -46,14 +46,22 @@ def _notify_payment_result(session: Session) -> None:
 
 # --- opening a transaction ---------------------------------------------------------------
 
-def transaction_open(*, session: Session, kind: str, amount: int, expires_at: datetime,
-                     extension: Extension | None = None) -> Transaction:
+
+def transaction_open(
+    *, session: Session, kind: str, amount: int, expires_at: datetime, extension: Extension | None = None
+) -> Transaction:
     """A pending transaction; its invoice is created by a task after commit."""
     from .. import tasks
 
     tx = Transaction.objects.create(
-        client_id=session.client_id, session=session, extension=extension, kind=kind, amount=amount,
-        external_id=f"hb-{kind}-{uuid.uuid4().hex}", expires_at=expires_at, gateway=active_gateway_name(),
+        client_id=session.client_id,
+        session=session,
+        extension=extension,
+        kind=kind,
+        amount=amount,
+        external_id=f"hb-{kind}-{uuid.uuid4().hex}",
+        expires_at=expires_at,
+        gateway=active_gateway_name(),
     )
     _enqueue(tasks.transaction_invoice_create, transaction_id=str(tx.id))
     return tx
@@ -67,6 +75,7 @@ def session_payment_start(*, session: Session) -> Transaction:
 
 
 # --- invoices (tasks call these; they talk to the gateway) --------------------------------
+
 
 def _description(tx: Transaction) -> str:
     # Never the client's name or topic: the invoice page and e-mails are not private.
@@ -89,19 +98,23 @@ def transaction_invoice_create(*, transaction_id, now: datetime | None = None) -
     seconds_left = int((tx.expires_at - now).total_seconds())
     if seconds_left < 1:
         return False
-    claimed = Transaction.objects.filter(pk=tx.pk, status=TX.PENDING, xendit_invoice_id="",
-                                         updated_at=tx.updated_at).update(updated_at=now)
+    claimed = Transaction.objects.filter(
+        pk=tx.pk, status=TX.PENDING, xendit_invoice_id="", updated_at=tx.updated_at
+    ).update(updated_at=now)
     if not claimed:
         return False
     try:
         ref = gateway_named(tx.gateway).create_invoice(
-            external_id=tx.external_id, amount=tx.amount, description=_description(tx),
+            external_id=tx.external_id,
+            amount=tx.amount,
+            description=_description(tx),
             duration_seconds=seconds_left,
         )
     except GatewayError as exc:
         logger.warning("invoice creation failed for %s: %s", tx.external_id, exc)
-        Transaction.objects.filter(pk=tx.pk).update(note=f"Invoice creation failed: {exc}"[:300],
-                                                    updated_at=timezone.now())
+        Transaction.objects.filter(pk=tx.pk).update(
+            note=f"Invoice creation failed: {exc}"[:300], updated_at=timezone.now()
+        )
         raise
     from .. import tasks
 
@@ -148,8 +161,10 @@ def _publish(tx: Transaction) -> None:
 
 # --- expiring ------------------------------------------------------------------------------
 
-def transaction_expire_locked(tx: Transaction, *, session: Session, tell_gateway: bool = True,
-                              raw_callback: dict | None = None) -> bool:
+
+def transaction_expire_locked(
+    tx: Transaction, *, session: Session, tell_gateway: bool = True, raw_callback: dict | None = None
+) -> bool:
     """pending → expired for a transaction the caller has locked (with its session)."""
     from .. import tasks
 
@@ -172,8 +187,7 @@ def transaction_expire_locked(tx: Transaction, *, session: Session, tell_gateway
 def session_payment_expire(*, session: Session) -> Transaction | None:
     """The session was cancelled (or closed) before it was paid: its payment expires and
     its invoice is expired at the gateway after commit. Called under the session's lock."""
-    tx = (Transaction.objects.select_for_update()
-          .filter(session=session, kind=Transaction.Kind.SESSION).first())
+    tx = Transaction.objects.select_for_update().filter(session=session, kind=Transaction.Kind.SESSION).first()
     if tx is None or not transaction_expire_locked(tx, session=session):
         return None
     return tx
@@ -185,8 +199,11 @@ def session_payment_overdue(*, transaction_id, now: datetime | None = None) -> b
     from chat.services.lifecycle import session_cancel_unpaid
 
     now = now or timezone.now()
-    row = (Transaction.objects.filter(pk=transaction_id, status=TX.PENDING, expires_at__lte=now)
-           .values("session_id").first())
+    row = (
+        Transaction.objects.filter(pk=transaction_id, status=TX.PENDING, expires_at__lte=now)
+        .values("session_id")
+        .first()
+    )
     if row is None:
         return False
     if Session.objects.filter(pk=row["session_id"], state=Session.State.AWAITING_PAYMENT).exists():
@@ -206,15 +223,15 @@ def payment_sweep_overdue(now: datetime | None = None) -> int:
 
     now = now or timezone.now()
     done = 0
-    overdue = (Transaction.objects.filter(status=TX.PENDING, expires_at__lte=now)
-               .values_list("pk", "kind")[:SWEEP_BATCH])
+    overdue = Transaction.objects.filter(status=TX.PENDING, expires_at__lte=now).values_list("pk", "kind")[:SWEEP_BATCH]
     for pk, kind in overdue:
         if kind == Transaction.Kind.EXTENSION:
             done += extension_payment_expire(transaction_id=pk, now=now)
         else:
             done += session_payment_overdue(transaction_id=pk, now=now)
-    stuck = Transaction.objects.filter(status=TX.PENDING, xendit_invoice_id="", expires_at__gt=now,
-                                       updated_at__lte=now - INVOICE_RETRY_AFTER)
+    stuck = Transaction.objects.filter(
+        status=TX.PENDING, xendit_invoice_id="", expires_at__gt=now, updated_at__lte=now - INVOICE_RETRY_AFTER
+    )
     for pk in stuck.values_list("pk", flat=True)[:SWEEP_BATCH]:
         try:
             tasks.transaction_invoice_create.delay(transaction_id=str(pk))
@@ -224,6 +241,7 @@ def payment_sweep_overdue(now: datetime | None = None) -> int:
 
 
 # --- Xendit's invoice callback (the webhook and the sandbox page) --------------------------
+
 
 def _callback_amount(payload: dict) -> Decimal | None:
     raw = payload.get("paid_amount")
@@ -247,8 +265,9 @@ def _callback_time(payload: dict, default: datetime) -> datetime:
 
 def _incident(*, kind: str, external_id: str, payload: dict, tx: Transaction | None = None) -> PaymentIncident:
     """Record a callback we will not apply, once per identical payload."""
-    existing = PaymentIncident.objects.filter(kind=kind, external_id=external_id, payload=payload,
-                                              resolved_at__isnull=True).first()
+    existing = PaymentIncident.objects.filter(
+        kind=kind, external_id=external_id, payload=payload, resolved_at__isnull=True
+    ).first()
     if existing is not None:
         return existing
     logger.warning("payment incident %s for external_id=%s", kind, external_id[:120])
@@ -265,8 +284,11 @@ def invoice_callback_handle(*, payload: dict, now: datetime | None = None) -> st
     now = now or timezone.now()
     external_id = str(payload.get("external_id") or "")
     status = str(payload.get("status") or "").upper()
-    ref = (Transaction.objects.filter(external_id=external_id)
-           .values("pk", "session_id", "extension_id").first() if external_id else None)
+    ref = (
+        Transaction.objects.filter(external_id=external_id).values("pk", "session_id", "extension_id").first()
+        if external_id
+        else None
+    )
     if ref is None:
         _incident(kind=PaymentIncident.Kind.UNKNOWN_INVOICE, external_id=external_id, payload=payload)
         return "unknown_invoice"
@@ -274,8 +296,7 @@ def invoice_callback_handle(*, payload: dict, now: datetime | None = None) -> st
         return "ignored"
     with transaction.atomic():
         session = Session.objects.select_for_update().get(pk=ref["session_id"])
-        ext = (Extension.objects.select_for_update().get(pk=ref["extension_id"])
-               if ref["extension_id"] else None)
+        ext = Extension.objects.select_for_update().get(pk=ref["extension_id"]) if ref["extension_id"] else None
         tx = Transaction.objects.select_for_update().get(pk=ref["pk"])
         if status == "EXPIRED":
             return _apply_expired(tx, session=session, ext=ext, payload=payload, now=now)
@@ -287,8 +308,7 @@ def _apply_paid(tx: Transaction, *, session: Session, ext: Extension | None, pay
         invoice_id = str(payload.get("id") or "")
         if invoice_id and tx.xendit_invoice_id and invoice_id != tx.xendit_invoice_id:
             # Money for a second invoice of the same transaction: never silently kept.
-            _incident(kind=PaymentIncident.Kind.DUPLICATE_PAYMENT, external_id=tx.external_id,
-                      payload=payload, tx=tx)
+            _incident(kind=PaymentIncident.Kind.DUPLICATE_PAYMENT, external_id=tx.external_id, payload=payload, tx=tx)
             return "duplicate_payment"
         return "duplicate"
     amount = _callback_amount(payload)
@@ -331,20 +351,21 @@ def _apply_session_paid(tx: Transaction, *, session: Session, late: bool, fields
     return "paid"
 
 
-def _apply_extension_paid(tx: Transaction, *, session: Session, ext: Extension, late: bool,
-                          fields: list[str], now: datetime) -> str:
+def _apply_extension_paid(
+    tx: Transaction, *, session: Session, ext: Extension, late: bool, fields: list[str], now: datetime
+) -> str:
     from chat.services.lifecycle import session_extend
 
-    extendable = (session.state == Session.State.ACTIVE
-                  or (session.state == Session.State.CLOSING and session.closing_ends_at
-                      and session.closing_ends_at > now))
+    extendable = session.state == Session.State.ACTIVE or (
+        session.state == Session.State.CLOSING and session.closing_ends_at and session.closing_ends_at > now
+    )
     if late or ext.state != Extension.State.ACCEPTED or not extendable:
         outcome = _refund_needed(
-            tx, f"Extension paid after the session was {session.state} (extension {ext.state}).", fields)
+            tx, f"Extension paid after the session was {session.state} (extension {ext.state}).", fields
+        )
         if ext.state == Extension.State.ACCEPTED:
             ext.state = Extension.State.CANCELLED
             ext.save(update_fields=["state"])
-        ext.tier  # noqa: B018 - loaded for the event below
         events.extension_updated(ext, client_id=session.client_id, mitra_id=session.mitra_id, tx=tx)
         return outcome
     tx.status = TX.PAID
@@ -357,8 +378,7 @@ def _apply_extension_paid(tx: Transaction, *, session: Session, ext: Extension, 
     return "paid"
 
 
-def _apply_expired(tx: Transaction, *, session: Session, ext: Extension | None, payload: dict,
-                   now: datetime) -> str:
+def _apply_expired(tx: Transaction, *, session: Session, ext: Extension | None, payload: dict, now: datetime) -> str:
     if not transaction_expire_locked(tx, session=session, tell_gateway=False, raw_callback=payload):
         return "ignored"  # already paid, expired or refunded: a late EXPIRED changes nothing
     if ext is not None:

@@ -1,5 +1,6 @@
 """Session, message and transcript endpoints; the same views serve both apps."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -26,10 +27,12 @@ from .serializers import (
 )
 
 STATE_PARAM = OpenApiParameter("state", str, enum=["live", "past"], required=False)
+LIMIT_PARAM = OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 200}, required=False,
+                               description="1..200, default 50")
 PAGE_PARAMS = [
-    OpenApiParameter("after", str, required=False, description="message id"),
-    OpenApiParameter("before", str, required=False, description="message id"),
-    OpenApiParameter("limit", int, required=False, description="1..200, default 50"),
+    OpenApiParameter("after", OpenApiTypes.UUID, required=False, description="message id"),
+    OpenApiParameter("before", OpenApiTypes.UUID, required=False, description="message id"),
+    LIMIT_PARAM,
 ]
 
 
@@ -38,8 +41,7 @@ class _Role:
 
 
 class SessionListView(_Role):
-    @extend_schema(parameters=[STATE_PARAM, OpenApiParameter("cursor", str, required=False),
-                               OpenApiParameter("limit", int, required=False)],
+    @extend_schema(parameters=[STATE_PARAM, OpenApiParameter("cursor", str, required=False), LIMIT_PARAM],
                    responses=SessionPageSerializer)
     def get(self, request):
         rows, next_cursor = selectors.sessions_page(

@@ -58,3 +58,11 @@ def rating(value) -> str:
 @register.filter
 def short_id(value) -> str:
     return str(value)[:8]
+
+
+@register.simple_tag(takes_context=True)
+def page_url(context, param: str, number: int) -> str:
+    """This page's query string with one pager parameter changed (the others kept)."""
+    query = context["request"].GET.copy()
+    query[param or "page"] = number
+    return "?" + query.urlencode()

@@ -3,6 +3,8 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from accounts.selectors import platform_settings
+
 from .. import selectors
 from .base import staff_required
 
@@ -11,7 +13,8 @@ POLL_SECONDS = 5
 
 def _context() -> dict:
     return {"figures": selectors.dashboard_figures(), "needs_attention": selectors.needs_attention_count(),
-            "poll_seconds": POLL_SECONDS}
+            "open_reports": selectors.open_reports_count(),
+            "poll_seconds": POLL_SECONDS, "max_per_mitra": platform_settings().max_customers_per_mitra}
 
 
 @staff_required

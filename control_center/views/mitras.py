@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Mitra
 from accounts.services import mitra_create, mitra_set_active, mitra_update
 from chat.models import LIVE_STATES
+from chat.services.care import mitra_rating_summary
 from halobestie.errors import ApplicationError
 from pairing.selectors import mitra_live_sessions
 
@@ -88,7 +89,7 @@ def mitra_detail(request: HttpRequest, mitra_id) -> HttpResponse:
         "live_sessions": sessions.filter(state__in=LIVE_STATES),
         "recent_sessions": sessions[:20],
         "logs": paginate(request, selectors.mitra_online_logs(mitra), param="logs", per_page=20),
-        "rating": selectors.mitra_rating(mitra),
+        "rating": mitra_rating_summary(mitra, days=30),
         "feedback": selectors.mitra_recent_feedback(mitra),
         "devices": selectors.devices_for(mitra),
         "device_return": request.path,

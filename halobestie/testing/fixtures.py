@@ -33,8 +33,10 @@ def clear_django_cache() -> None:
         cache.clear()
 
 
+# No leading underscore: the root conftest imports this module with `*`, which skips
+# private names, and an autouse fixture that is not imported never runs.
 @pytest.fixture(autouse=True)
-def _fresh_process_caches():
+def fresh_process_caches():
     forget_platform_settings()
     clear_cache()
     clear_django_cache()

@@ -181,3 +181,16 @@ class WsClient:
         if self._reader:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._reader, 5)
+
+
+async def in_thread(fn, *args, **kwargs):
+    """Run blocking (database) code from an async test on a worker thread, closing that
+    thread's database connection afterwards."""
+
+    def run():
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            connection.close()
+
+    return await asyncio.to_thread(run)

@@ -8,7 +8,7 @@ from ..models import Device
 # FCM registration tokens are URL-safe base64 with ':' separators, about 150-250 chars.
 FCM_TOKEN_MIN = 32
 FCM_TOKEN_MAX = 1024
-FCM_TOKEN_RE = r"^[A-Za-z0-9_:\-.]+$"
+FCM_TOKEN_RE = r"\A[A-Za-z0-9_:\-.]+\Z"
 fcm_token_validator = RegexValidator(FCM_TOKEN_RE, "Not an FCM registration token.")
 
 

@@ -1,0 +1,27 @@
+from django.contrib import admin
+
+from .models import StaffLoginFailure, StaffTOTP
+
+
+@admin.register(StaffTOTP)
+class StaffTOTPAdmin(admin.ModelAdmin):
+    """Admins reset a lost authenticator by deleting the row; the secret is never shown."""
+
+    list_display = ("user", "confirmed_at", "created_at")
+    fields = ("user", "confirmed_at", "created_at")
+    readonly_fields = ("user", "confirmed_at", "created_at")
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(StaffLoginFailure)
+class StaffLoginFailureAdmin(admin.ModelAdmin):
+    """Delete an email's rows to unlock it early."""
+
+    list_display = ("email", "ip_address", "created_at")
+    search_fields = ("email",)
+    readonly_fields = ("email", "ip_address", "created_at")
+
+    def has_add_permission(self, request):
+        return False

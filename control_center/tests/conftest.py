@@ -1,0 +1,75 @@
+"""Fixtures for control-center tests: staff users, a signed-in test client, and a real
+headless Chromium driven by Playwright against the internal entrypoint on loopback."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.test import Client as DjangoClient
+
+from .factories import make_staff
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def operator(db):
+    """Staff without transcript permission."""
+    return make_staff("operator")
+
+
+@pytest.fixture
+def supervisor(db):
+    """Staff who may read transcripts (chat.view_transcript)."""
+    return make_staff("supervisor", transcripts=True)
+
+
+@pytest.fixture
+def cc(operator) -> DjangoClient:
+    """The Django test client, signed in as the operator."""
+    web = DjangoClient()
+    web.force_login(operator)
+    web.user = operator
+    return web
+
+
+@pytest.fixture
+def cc_supervisor(supervisor) -> DjangoClient:
+    web = DjangoClient()
+    web.force_login(supervisor)
+    web.user = supervisor
+    return web
+
+
+@pytest.fixture
+def live_internal():
+    """The internal ASGI app (control center + admin) on loopback; use transaction=True."""
+    from halobestie.testing.live import LiveServer
+
+    server = LiveServer(app="halobestie.asgi_internal:application").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def browser_page(live_internal, monkeypatch):
+    """A fresh Chromium page; confirmation dialogs are accepted like a staff member would."""
+    # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls
+    # are still plain synchronous code, so Django's async-safety guard must stand aside.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(base_url=live_internal.http_url)
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        page.on("dialog", lambda dialog: dialog.accept())
+        yield page
+        context.close()
+        browser.close()
