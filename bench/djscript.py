@@ -80,7 +80,7 @@ def _captured(fn):
         except Exception as exc:  # noqa: BLE001 - reported, not fatal
             result = exc
     sqls = [q["sql"] for q in ctx.captured_queries
-            if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK"))]
+            if q["sql"].lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE", "WITH"))]
     return result, sqls
 
 

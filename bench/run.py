@@ -32,6 +32,7 @@ from pathlib import Path
 from bench import deps
 
 RESULTS = Path(__file__).resolve().parent / "results"
+PHASES = ["chat", "profile", "memory", "connect", "blast", "scaleout", "servers", "explain"]
 PROJECT_APP = "halobestie.asgi:application"
 RELAY_APP = "bench.relay:app"
 
@@ -526,6 +527,34 @@ class Bench:
 
     # --- driver ------------------------------------------------------------------------------
 
+    def wanted(self, name: str) -> bool:
+        if self.args.only:
+            return name in self.args.only.split(",")
+        if name == "profile":
+            return not self.args.no_profile
+        if name == "scaleout":
+            return self.cfg["scaleout"]
+        if name == "servers":
+            return self.args.compare_servers
+        return True
+
+    def wait_idle(self) -> None:
+        """Wait (up to --wait-idle seconds) for the machine to be quiet before measuring."""
+        from bench.stack import machine_cpu
+
+        deadline = time.monotonic() + self.args.wait_idle
+        while True:
+            b0, t0 = machine_cpu()
+            time.sleep(2.0)
+            b1, t1 = machine_cpu()
+            busy = 100 * (b1 - b0) / (t1 - t0) if t1 > t0 else 0
+            if busy < 15:
+                return
+            if time.monotonic() > deadline:
+                self.note(f"the machine was still {busy:.0f}% busy after waiting {self.args.wait_idle} s")
+                return
+            log(f"waiting for a quiet machine: {busy:.0f}% busy")
+
     def meta(self) -> None:
         import psutil
 
@@ -571,23 +600,17 @@ class Bench:
     def run(self) -> None:
         from bench.loadgen import Pool
 
+        if self.args.wait_idle:
+            self.wait_idle()
         self.meta()
         self.pool = Pool(self.args.client_procs)
         failure = None
         try:
             self.phase_setup()
             self.phase_pairing()
-            self.phase_chat()
-            if not self.args.no_profile:
-                self.phase_profile()
-            self.phase_memory()
-            self.phase_connect()
-            self.phase_blast()
-            if self.cfg["scaleout"]:
-                self.phase_scaleout()
-            if self.args.compare_servers:
-                self.phase_servers()
-            self.phase_explain()
+            for name in PHASES:
+                if self.wanted(name):
+                    getattr(self, f"phase_{name}")()
         except BaseException as exc:  # noqa: BLE001 - partial results are written, then re-raised
             failure = exc
             self.result["error"] = f"{type(exc).__name__}: {str(exc)[:500]}"
@@ -623,6 +646,9 @@ def main() -> None:
     parser.add_argument("--no-install", action="store_true",
                         help="do not pip-install bench/requirements.txt when missing; only say so")
     parser.add_argument("--out", help="write results here instead of bench/results/")
+    parser.add_argument("--only", help=f"comma-separated phases to run after setup and pairing: {','.join(PHASES)}")
+    parser.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
+                        help="first wait up to this long for the machine to be under 15%% busy")
     args = parser.parse_args()
     deps.ensure(install=not args.no_install)
     global RESULTS

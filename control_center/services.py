@@ -140,24 +140,3 @@ def mitra_force_offline(*, actor, mitra: Mitra, ip: str | None = None) -> MitraP
                      before={"status": before}, after={"status": presence.status}, ip=ip)
     return presence
 
-
-# --- devices -----------------------------------------------------------------------------
-
-class TestPushUnavailable(Exception):
-    """notifications.services.send_test_push is not there (yet)."""
-
-    __test__ = False  # not a pytest test class
-
-
-def device_send_test_push(*, actor, device, ip: str | None = None):
-    """Send a fixed test notification to one device through the push service."""
-    from notifications import services as push
-
-    send_test_push = getattr(push, "send_test_push", None)
-    if send_test_push is None:
-        raise TestPushUnavailable("Test pushes are not available in this build yet "
-                                  "(notifications.services.send_test_push is missing).")
-    result = send_test_push(device_id=device.id, actor=actor)
-    audit_record(actor=actor, action="device.test_push", target=device,
-                 after={"platform": device.platform, "owner": "mitra" if device.mitra_id else "client"}, ip=ip)
-    return result

@@ -17,7 +17,7 @@ class ClientAuthSessionView(SignInAPIView):
     @extend_schema(request=OptionalDisplayNameInput, responses={200: ClientSerializer, 201: ClientSerializer},
                    operation_id="client_auth_session")
     def post(self, request):
-        data = OptionalDisplayNameInput(data=request.data or {})
+        data = OptionalDisplayNameInput(data={} if request.data is None else request.data)  # an object, if any
         data.is_valid(raise_exception=True)
         identity = request.user.identity
         ensure_not_mitra(identity)

@@ -32,8 +32,11 @@ class XenditInvoiceCallbackSerializer(serializers.Serializer):
     id = serializers.CharField(required=False, max_length=80)
     external_id = serializers.CharField(max_length=120)
     status = serializers.CharField(max_length=20)
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
-    paid_amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
+    # Any number: one that is not the invoice's amount is recorded as an incident by the
+    # service (a 400 would only make Xendit retry a payment we never record).
+    amount = serializers.DecimalField(max_digits=None, decimal_places=None, coerce_to_string=False, required=False)
+    paid_amount = serializers.DecimalField(max_digits=None, decimal_places=None, coerce_to_string=False,
+                                           required=False)
     paid_at = serializers.CharField(required=False, allow_blank=True)
     payment_method = serializers.CharField(required=False, allow_blank=True)
     payment_channel = serializers.CharField(required=False, allow_blank=True)

@@ -60,7 +60,7 @@ class SessionDetailView(_Role):
 class SessionEndView(_Role):
     @extend_schema(request=EndInput, responses=SessionSerializer)
     def post(self, request, session_id):
-        data = EndInput(data=request.data or {})
+        data = EndInput(data={} if request.data is None else request.data)  # a body, if any, is an object
         data.is_valid(raise_exception=True)
         selectors.session_for(request.user, session_id)
         session = lifecycle.session_end(session_id=session_id, by=request.user,

@@ -67,7 +67,7 @@ def load_examples(path: Path = LABELLED_PATH) -> list[Example]:
     for n, row in enumerate(reader, start=2):
         if len(row) != len(COLUMNS):
             raise ValueError(f"{path}: row {n} has {len(row)} columns: {row}")
-        ex = Example(**dict(zip(COLUMNS, row)) | {"label": int(row[1])})
+        ex = Example(**dict(zip(COLUMNS, row, strict=True)) | {"label": int(row[1])})
         examples.append(ex)
     return examples
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.selectors import platform_settings
 from halobestie.errors import ApplicationError
+from chat.crisis import detect
 from halobestie.realtime import mitra_group, send_on_commit
 
 from ..models import LIVE_STATES, Session, SessionEvent, SessionReport
@@ -42,10 +43,6 @@ MITRA_GUIDANCE = {
 def crisis_check(*, session: Session, message) -> None:
     """Check a client's message against the crisis lexicon (in memory). Escalate-only: a
     session is flagged once per level; the mitra gets guidance, the client resources."""
-    try:
-        from chat.crisis import detect
-    except ImportError:  # TEMPORARY until the lexicon package lands (lead removes this)
-        return
     hit = detect(message.body)
     if hit is None:
         return

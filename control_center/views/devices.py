@@ -10,9 +10,9 @@ from django.views.decorators.http import require_POST
 
 from halobestie.errors import ApplicationError
 from notifications.models import Device
+from notifications.services import send_test_push
 
-from .. import services
-from .base import client_ip, staff_required
+from .base import staff_required
 
 
 def _owner_page(device: Device) -> str:
@@ -26,11 +26,10 @@ def _owner_page(device: Device) -> str:
 def device_test_push(request: HttpRequest, device_id: int) -> HttpResponse:
     device = get_object_or_404(Device, pk=device_id)
     try:
-        services.device_send_test_push(actor=request.user, device=device, ip=client_ip(request))
-    except services.TestPushUnavailable as exc:
-        messages.error(request, str(exc))
+        # The push service audits the action and queues the fixed test notification.
+        send_test_push(device_id=device.id, actor=request.user)
     except ApplicationError as exc:
         messages.error(request, f"Test push failed: {exc.detail}")
     else:
-        messages.success(request, f"Test push sent to the {device.get_platform_display()} device.")
+        messages.success(request, f"Test push queued for the {device.get_platform_display()} device.")
     return redirect(_owner_page(device))

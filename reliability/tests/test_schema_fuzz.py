@@ -63,7 +63,8 @@ class InTestWSGI:
 
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", InTestWSGI())
-schema.config.generation.update(max_examples=FUZZ_EXAMPLES, deterministic=True)
+# Unknown query parameters are ignored, as HTTP APIs do; the fuzzer is not to invent them.
+schema.config.generation.update(max_examples=FUZZ_EXAMPLES, deterministic=True, allow_extra_parameters=False)
 
 # Body fields naming rows the schema cannot know (a well-formed tier id or message id that
 # names no row of this database), and the tier_id/free_trial either-or: a 400 naming only
@@ -88,31 +89,88 @@ def _inline(node, root):
     return out
 
 
-def _number_for_string_only(case) -> bool:
-    """The only thing wrong with the body is a number where a string is expected, which
-    DRF's CharField accepts as its text (harmless: it is stored as the string the app
-    meant). Anything else schema-invalid that was accepted stays a failure."""
+def _coerced(value, expected):
+    """The value DRF's field would make of a JSON scalar of the wrong type, or None."""
+    types = expected if isinstance(expected, list) else [expected]
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)) and "string" in types:
+        return str(value)  # CharField: a number becomes its text
+    if isinstance(value, str) and ("number" in types or "integer" in types):
+        try:
+            number = float(value)  # Integer/DecimalField: a numeric string becomes the number
+        except ValueError:
+            return None
+        if "integer" in types:
+            return int(number) if number.is_integer() else None
+        return number
+    return None
+
+
+def _drf_coercion_only(case) -> bool:
+    """The body is schema-invalid only in ways DRF's parsing forgives: a JSON scalar of
+    the wrong type that the field converts (a number for a string field, a numeric string
+    for a number), or a JSON `null` for an optional body (no body). Such a request stores
+    exactly what a correct app would have sent. Anything else accepted stays a failure."""
     import jsonschema_rs
 
     meta = case._meta
     if meta is None or any(meta.is_negative_at(loc) for loc in ParameterLocation if loc != ParameterLocation.BODY):
         return False
+    raw = schema.raw_schema
+    request_body = raw["paths"][case.operation.path][case.method.lower()].get("requestBody", {})
+    if case.body is None:
+        return not request_body.get("required", False)
     if not isinstance(case.body, dict):
         return False
-    raw = schema.raw_schema
-    operation = raw["paths"][case.operation.path][case.method.lower()]
-    body_schema = _inline(operation.get("requestBody", {}).get("content", {}).get("application/json", {})
-                          .get("schema", {}), raw)
+    body_schema = _inline(request_body.get("content", {}).get("application/json", {}).get("schema", {}), raw)
     props = body_schema.get("properties", {})
     fixed = dict(case.body)
-    changed = False
     for key, value in case.body.items():
-        expected = props.get(key, {}).get("type")
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and (
-                expected == "string" or (isinstance(expected, list) and "string" in expected)):
-            fixed[key] = str(value)
-            changed = True
-    return changed and jsonschema_rs.validator_for(body_schema).is_valid(fixed)
+        if key in props:
+            converted = _coerced(value, props[key].get("type"))
+            if converted is not None:
+                fixed[key] = converted
+    return fixed != case.body and jsonschema_rs.validator_for(body_schema).is_valid(fixed)
+
+
+def _empty_query_only(case) -> bool:
+    """The query is schema-invalid only by empty values (`?state=`), which the views read
+    as absent, and is valid without them."""
+    import jsonschema_rs
+
+    meta = case._meta
+    if meta is None or any(meta.is_negative_at(loc) for loc in ParameterLocation if loc != ParameterLocation.QUERY):
+        return False
+    query = case.query or {}
+    if not any(v == "" for v in query.values()):
+        return False
+    raw = schema.raw_schema
+    params = {p["name"]: _inline(p.get("schema", {}), raw)
+              for p in raw["paths"][case.operation.path][case.method.lower()].get("parameters", [])
+              if p.get("in") == "query"}
+    for name, value in query.items():
+        if value == "":
+            continue
+        if name not in params:
+            return False
+        expected = params[name].get("type")
+        if expected == "integer":
+            try:
+                value = int(value)
+            except (TypeError, ValueError):
+                return False
+        if not jsonschema_rs.validator_for(params[name], validate_formats=True).is_valid(value):
+            return False
+    return True
+
+
+def _nul_rejected(case, body: dict) -> bool:
+    """DRF refuses NUL characters in every text field (PostgreSQL cannot store them): a
+    400 naming only fields whose value holds a NUL is right, though the schema cannot say so."""
+    fields = set(body.get("fields") or {})
+    sent = case.body if isinstance(case.body, dict) else {}
+    return bool(fields) and all(isinstance(sent.get(f), str) and "\x00" in sent[f] for f in fields)
 
 
 @schema.hook
@@ -122,10 +180,14 @@ def filter_failure(ctx, failure, case, response):
             body = response.json()
         except ValueError:
             return True
-        fields = set(body.get("fields") or {}) if isinstance(body, dict) else set()
-        return not (body.get("code") == "validation_error" and fields and fields <= REFERENCE_FIELDS)
+        if not isinstance(body, dict) or body.get("code") != "validation_error":
+            return True
+        fields = set(body.get("fields") or {})
+        if fields and fields <= REFERENCE_FIELDS:
+            return False
+        return not _nul_rejected(case, body)
     if isinstance(failure, AcceptedNegativeData):
-        return not _number_for_string_only(case)
+        return not (_drf_coercion_only(case) or _empty_query_only(case))
     return True
 
 
