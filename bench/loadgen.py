@@ -325,9 +325,14 @@ class Worker:
                     await self._send(s, run)
             await sleep_until(run.end)
         run.sending = False
-        deadline = mono() + int(drain * 1e9)
-        while self.inflight > 0 and mono() < deadline:
+        # Drain: until everything sent was delivered, no delivery for 5 s, or `drain` s.
+        t_drain = mono()
+        deadline = t_drain + int(drain * 1e9)
+        last, last_change = self.inflight, mono()
+        while self.inflight > 0 and mono() < deadline and mono() - last_change < 5e9:
             await asyncio.sleep(0.02)
+            if self.inflight != last:
+                last, last_change = self.inflight, mono()
         self.run = None
         lag = sorted(run.lag)
         return {
@@ -337,6 +342,7 @@ class Worker:
             "err_samples": run.err_samples, "acks": self.acks - acks0,
             "lag_p99_ms": (lag[int(len(lag) * 0.99)] / 1e6) if lag else 0.0,
             "lag_max_ms": (lag[-1] / 1e6) if lag else 0.0,
+            "drain_s": (mono() - t_drain) / 1e9,
         }
 
     # --- idle sockets ------------------------------------------------------------------------

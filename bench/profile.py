@@ -126,9 +126,11 @@ def _parse(line: str):
 def _thread_name(thread: str) -> str:
     # "thread (123): MainThread" -> "MainThread"; worker threads share a name pattern.
     name = thread.split(": ", 1)[-1]
-    name = re.sub(r"_\d+$", "_N", name)
-    name = re.sub(r"Thread-\d+", "Thread-N", name)
-    return name
+    if re.fullmatch(r"ThreadPoolExecutor-0_\d+", name):
+        return "ThreadPoolExecutor-0 (asgiref's shared sync thread: every socket's DB work)"
+    if re.fullmatch(r"ThreadPoolExecutor-\d+_\d+", name):
+        return "ThreadPoolExecutor-* (a sync thread per HTTP request)"
+    return re.sub(r"Thread-\d+", "Thread-N", name)
 
 
 def summarize(path: Path, rate: int = 250, seconds: float | None = None) -> dict:

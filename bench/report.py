@@ -18,7 +18,13 @@ def _f(value, digits: int = 0, unit: str = "") -> str:
 def _lat(r: dict | None) -> str:
     if not r:
         return "—"
+    if r.get("skipped"):
+        return "not run: over saturation"
     return f"{_f(r['p50_ms'], 1)} / {_f(r['p95_ms'], 1)} / {_f(r['p99_ms'], 1)}"
+
+
+def _ran(r: dict | None) -> bool:
+    return bool(r) and not r.get("skipped") and bool(r.get("server_cpu_us_per_msg"))
 
 
 def _at(suite: dict | None, rate: int) -> dict | None:
@@ -41,7 +47,10 @@ def targets(res: dict) -> list[dict]:
         add("persisted chat vs bare relay (saturation)", "≥ 50%", f"{100 * ratio:.0f}% ({ps:.0f} vs {bs:.0f} msg/s)",
             ratio >= 0.5, "" if ratio >= 0.5 else f"needs {0.5 * bs:.0f} msg/s: x{0.5 * bs / ps:.2f} to go")
         at300 = _at(proj, 300)
-        if at300:
+        if at300 and at300.get("skipped"):
+            add("p99 delivery at 300 msg/s", "< 50 ms", f"not reachable: saturates at {ps:.0f} msg/s", False,
+                f"x{300 / ps:.1f} the throughput needed first")
+        elif at300:
             p99 = at300["p99_ms"]
             ok = p99 < 50 and not at300.get("lost")
             add("p99 delivery at 300 msg/s", "< 50 ms", f"{p99:.1f} ms" + (f", {at300['lost']} lost" if at300.get("lost") else ""),
@@ -110,11 +119,13 @@ def markdown(res: dict) -> str:
             pr, br = _at(proj, rate), _at(base, rate)
             if pr or br:
                 lines.append(f"| p50 / p95 / p99 delivery at {rate} msg/s (ms) | {_lat(pr)} | {_lat(br)} | |")
-        pr, br = _at(proj, 300), _at(base, 300)
-        if pr and br:
-            lines.append(f"| server CPU per message at 300 msg/s (µs) | {_f(pr['server_cpu_us_per_msg'])} | "
+        common = [rate for rate in (300, 200, 100, 500) if _ran(_at(proj, rate)) and _ran(_at(base, rate))]
+        if common:
+            rate = common[0]
+            pr, br = _at(proj, rate), _at(base, rate)
+            lines.append(f"| server CPU per message at {rate} msg/s (µs) | {_f(pr['server_cpu_us_per_msg'])} | "
                          f"{_f(br['server_cpu_us_per_msg'])} | x{_f(pr['server_cpu_us_per_msg'] / br['server_cpu_us_per_msg'], 1)} |")
-            lines.append(f"| whole stack CPU per message at 300 msg/s: server + PostgreSQL + Redis + Celery (µs) | "
+            lines.append(f"| whole stack CPU per message at {rate} msg/s: server + PostgreSQL + Redis + Celery (µs) | "
                          f"{_f(pr['stack_cpu_us_per_msg'])} | {_f(br['stack_cpu_us_per_msg'])} | |")
     mem = res.get("memory") or {}
     if mem.get("project"):
@@ -153,6 +164,9 @@ def markdown(res: dict) -> str:
                 continue
             for r in [suite["saturation"], *suite.get("rates", [])]:
                 offered = "saturation" if r["mode"] == "closed" else _f(r["offered_per_s"])
+                if r.get("skipped"):
+                    lines.append(f"| {label} | {offered} | not run: {r['reason']} |" + " |" * 12)
+                    continue
                 lines.append(
                     f"| {label} | {offered} | {_f(r['delivered_per_s'])} | {_f(r['p50_ms'], 1)} | {_f(r['p95_ms'], 1)} | "
                     f"{_f(r['p99_ms'], 1)} | {_f(r['max_ms'], 0)} | {r['lost'] if r['lost'] is not None else '—'} | "
@@ -164,7 +178,7 @@ def markdown(res: dict) -> str:
                   "peer has received one (closed loop). CPU columns are % of one core over the measured window; "
                   "`machine` is all cores (200% = both busy) shown as % of the whole machine."]
         errors = [(label, r) for label, s in (("project", proj), ("baseline", base)) if s
-                  for r in [s["saturation"], *s.get("rates", [])] if r["errors"] or r["send_errors"]]
+                  for r in [s["saturation"], *s.get("rates", [])] if r.get("errors") or r.get("send_errors")]
         for label, r in errors[:3]:
             lines.append(f"- {label} {r['mode']} {r['offered_per_s'] or ''}: {r['errors']} error frames, "
                          f"{r['send_errors']} send errors, e.g. `{(r['error_samples'] or [''])[0][:160]}`")
@@ -228,17 +242,26 @@ def markdown(res: dict) -> str:
                     lines.append(f"| {kind} | {label} | {_f(e['saturation']['delivered_per_s'])} | "
                                  f"{_f((e['at_300'] or {}).get('p99_ms'), 1)} | "
                                  f"{_f((e['at_300'] or {}).get('server_cpu_us_per_msg'))} |")
-    prof = res.get("profile")
-    if prof and prof.get("samples"):
-        lines += ["", "## Where the project server's CPU goes (py-spy, saturation run)", "",
-                  f"{prof['samples']} on-CPU samples at {prof['rate_hz']} Hz over {prof['seconds']} s while delivering "
-                  f"{_f(prof.get('delivered_per_s_while_profiled'))} msg/s (py-spy slows the server a little). "
-                  "Full listing: `bench/results/profile_project.txt`.", "", "| thread | share of samples | busy (% of a core) |",
-                  "|---|---|---|"]
-        for t in prof["threads"][:6]:
+    for name, prof in (res.get("profiles") or {}).items():
+        if not prof.get("samples"):
+            if prof.get("error"):
+                lines += ["", f"Profile `{name}` failed: {prof['error']}"]
+            continue
+        rate = ""
+        if prof.get("delivered_per_s"):
+            rate = f" while delivering {_f(prof['delivered_per_s'])} msg/s"
+        elif prof.get("per_s"):
+            rate = f" ({_f(prof['per_s'])} new users/s)"
+        elif prof.get("last_ms"):
+            rate = f" (last offer after {_f(prof['last_ms'])} ms)"
+        lines += ["", f"## Where the project server's CPU goes: {prof.get('what', name)} (py-spy)", "",
+                  f"{prof['samples']} on-CPU samples at {prof['rate_hz']} Hz over {prof['seconds']} s{rate}; "
+                  f"a separate run from the measured ones. Full listing: `bench/results/profile_{name}.txt`.", "",
+                  "| thread | share of samples | on CPU (% of a core) |", "|---|---|---|"]
+        for t in prof["threads"][:5]:
             lines.append(f"| {t['thread']} (x{t['count']}) | {t['pct_of_samples']:.1f}% | {_f(t['busy_pct_of_one_core'])} |")
         lines += ["", "| category (first matching rule) | share |", "|---|---|"]
-        lines += [f"| {c['category']} | {c['pct']:.1f}% |" for c in prof["categories"]]
+        lines += [f"| {c['category']} | {c['pct']:.1f}% |" for c in prof["categories"] if c["pct"] >= 0.5]
         lines += ["", "<details><summary>Top frames (inclusive)</summary>", "", "```"]
         lines += [f"{f['pct']:5.1f}%  {f['frame']}" for f in prof["top_inclusive"]]
         lines += ["```", "", "</details>"]
@@ -287,9 +310,12 @@ def chart(res: dict, path: Path) -> bool:
     for label, suite in (("project", chat.get("project")), ("baseline", chat.get("baseline"))):
         if not suite:
             continue
-        rates = [r["offered_per_s"] for r in suite["rates"]]
+        runs = [r for r in suite["rates"] if not r.get("skipped")]
+        rates = [r["offered_per_s"] for r in runs] or [0]
         for q in ("p50", "p95", "p99"):
-            ys = [r[f"{q}_ms"] for r in suite["rates"]]
+            ys = [r[f"{q}_ms"] for r in runs]
+            if not ys:
+                continue
             ls, mk = styles[label]
             ax.plot(rates, ys, ls, marker=mk, color=colors[q], label=f"{label} {q}",
                     alpha=1.0 if label == "project" else 0.7)
@@ -320,14 +346,13 @@ def chart(res: dict, path: Path) -> bool:
     return True
 
 
-def write(res: dict, outdir: Path, quick: bool = False) -> list[Path]:
+def write(res: dict, outdir: Path, stem: str = "latest") -> list[Path]:
     outdir.mkdir(parents=True, exist_ok=True)
     res["targets"] = targets(res)
-    stem = "quick" if quick else "latest"
     paths = [outdir / f"{stem}.json", outdir / f"{stem}.md"]
     paths[0].write_text(json.dumps(res, indent=1, default=str) + "\n")
     paths[1].write_text(markdown(res))
-    png = outdir / ("latency_quick.png" if quick else "latency.png")
+    png = outdir / ("latency.png" if stem == "latest" else f"latency-{stem}.png")
     if chart(res, png):
         paths.append(png)
     return paths

@@ -37,14 +37,14 @@ PROJECT_APP = "halobestie.asgi:application"
 RELAY_APP = "bench.relay:app"
 
 FULL = {
-    "pairs": 150, "window": 2, "warm": 2.0, "sat_seconds": 10.0, "rate_seconds": 8.0,
-    "rates": [100, 200, 300, 500, 700], "idle_sockets": 2000, "connect_users": 400,
+    "pairs": 150, "window": 1, "warm": 2.0, "sat_seconds": 10.0, "rate_seconds": 8.0,
+    "rates": [100, 200, 300, 500, 700], "idle_sockets": 5000, "connect_users": 400,
     "blast_mitras": 500, "blasts": 3, "profile_seconds": 8.0, "scaleout": True,
 }
 QUICK = {
-    "pairs": 60, "window": 2, "warm": 1.0, "sat_seconds": 4.0, "rate_seconds": 4.0,
-    "rates": [100, 300, 500], "idle_sockets": 500, "connect_users": 120,
-    "blast_mitras": 500, "blasts": 2, "profile_seconds": 4.0, "scaleout": True,
+    "pairs": 40, "window": 1, "warm": 1.0, "sat_seconds": 3.0, "rate_seconds": 3.0,
+    "rates": [100, 300], "idle_sockets": 300, "connect_users": 100,
+    "blast_mitras": 200, "blasts": 2, "profile_seconds": 4.0, "scaleout": True,
 }
 BENCH_SETTINGS = {
     # One live session per mitra: a paired mitra drops out of later blasts by itself.
@@ -163,8 +163,7 @@ class Bench:
     def chat_close(self) -> None:
         self.pool.call("chat_close", {})
 
-    def chat_run(self, mode: str, servers, rate: float = 0.0, seconds: float | None = None,
-                 profile_to: Path | None = None) -> dict:
+    def chat_run(self, mode: str, servers, rate: float = 0.0, seconds: float | None = None) -> dict:
         cfg = self.cfg
         seconds = seconds or (cfg["sat_seconds"] if mode == "closed" else cfg["rate_seconds"])
         t0 = mono() + int(0.5e9)
@@ -172,17 +171,9 @@ class Bench:
         w1 = w0 + int(seconds * 1e9)
         total = sum(self.chat_sockets)
         args = [{"mode": mode, "rate": rate * n / total if total else 0, "window": cfg["window"],
-                 "t0": t0, "w0": w0, "w1": w1, "drain": 5.0 if mode == "open" else 3.0}
+                 "t0": t0, "w0": w0, "w1": w1, "drain": 30.0}
                 for n in self.chat_sockets]
         self.pool.send("chat_run", args)
-        spy = None
-        if profile_to is not None:
-            sleep_until(w0)
-            spy = subprocess.Popen(
-                [deps.py_spy(), "record", "--pid", str(servers[0].pid), "--duration", str(int(seconds)),
-                 "--rate", "250", "--format", "raw", "--threads", "--nonblocking", "--output", str(profile_to)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            self.stack.children.append(spy)
         sleep_until(w0)
         before = self.cpu_sample(servers)
         rss0 = [s.rss() for s in servers]
@@ -190,10 +181,6 @@ class Bench:
         after = self.cpu_sample(servers)
         rss1 = [s.rss() for s in servers]
         results = self.pool.recv()
-        if spy is not None:
-            _, err = spy.communicate(timeout=60)
-            if spy.returncode != 0:
-                self.note(f"py-spy failed: {err.decode()[-300:]}")
         lat = array.array("q")
         for r in results:
             lat.frombytes(r["lat"])
@@ -211,6 +198,7 @@ class Bench:
             "acks": sum(r["acks"] for r in results),
             "client_lag_p99_ms": max(r["lag_p99_ms"] for r in results),
             "client_lag_max_ms": max(r["lag_max_ms"] for r in results),
+            "drain_s": max(r["drain_s"] for r in results),
             **latency_summary(list(lat)),
             "server_cpu_s": d["servers"],
             "server_cpu_pct": [100 * c / span for c in d["servers"]],
@@ -244,7 +232,14 @@ class Bench:
             out["saturation"] = self.chat_run("closed", servers)
             self.describe(f"{kind} saturation", out["saturation"])
             out["rates"] = []
+            saturation = out["saturation"]["delivered_per_s"]
             for rate in self.cfg["rates"]:
+                if rate > 1.5 * saturation:
+                    # The backlog would take minutes to drain and the latency only says "overloaded".
+                    out["rates"].append({"mode": "open", "offered_per_s": rate, "skipped": True,
+                                         "reason": f"above 1.5 x the measured saturation ({saturation:.0f} msg/s)"})
+                    log(f"  {kind} @{rate}: skipped (over saturation)")
+                    continue
                 r = self.chat_run("open", servers, rate=rate)
                 self.describe(f"{kind} @{rate}", r)
                 out["rates"].append(r)
@@ -266,7 +261,7 @@ class Bench:
         if skipped:
             self.note(f"platform settings this version does not know were skipped: {sorted(skipped)}")
         seeded = self.stack.django("seed", {"pair_mitras": cfg["pairs"] * 2, "blast_mitras": cfg["blast_mitras"],
-                                            "idle_clients": cfg["idle_sockets"]})
+                                            "idle_clients": cfg["idle_sockets"] + 10})
         log(f"setup: seeded {seeded}")
         self.stack.start_celery()
         self.project = self.stack.server(PROJECT_APP, self.args.server, "project")
@@ -282,7 +277,7 @@ class Bench:
         items = [{"cuid": f"bench-client-{i}", "muid": pair_mitra_uid(i), "mphone": PAIR_MITRA_PHONE.format(i)}
                  for i in range(n)]
         t = time.monotonic()
-        res = self.pool.call("pair", [{"http": self.project.http, "items": part, "lanes": 4}
+        res = self.pool.call("pair", [{"http": self.project.http, "items": part, "lanes": 8 // len(self.pool)}
                                       for part in split(items, len(self.pool))])
         seconds = time.monotonic() - t
         self.pairs = [p for r in res for p in r["pairs"]]
@@ -302,26 +297,48 @@ class Bench:
         log(f"chat: project, {n} pairs")
         self.result["chat"]["project"] = self.chat_suite("project", [self.project], self.pairs[:n])
 
+    @contextlib.contextmanager
+    def spy(self, server, seconds: int, name: str, what: str):
+        """py-spy record (on-CPU samples, all threads) of one server process for `seconds`."""
+        from bench.profile import summarize, write_text
+
+        raw = self.stack.logdir / f"profile_{name}.raw"
+        raw.unlink(missing_ok=True)
+        proc = subprocess.Popen(
+            [deps.py_spy(), "record", "--pid", str(server.pid), "--duration", str(seconds), "--rate", "250",
+             "--format", "raw", "--threads", "--nonblocking", "--output", str(raw)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.stack.children.append(proc)
+        time.sleep(0.5)
+        extra: dict = {}
+        try:
+            yield extra
+        finally:
+            try:
+                _, err = proc.communicate(timeout=seconds + 60)
+            except subprocess.TimeoutExpired:
+                self.stack.stop(proc)
+                err = b"timed out"
+            if raw.exists() and raw.stat().st_size:
+                summary = summarize(raw, rate=250, seconds=seconds)
+                summary.update(extra, what=what)
+                write_text(summary, RESULTS / f"profile_{name}.txt")
+            else:
+                summary = {"error": f"py-spy recorded nothing: {err.decode(errors='replace')[-300:]}"}
+                self.note(f"py-spy ({name}) failed: {summary['error']}")
+            self.result.setdefault("profiles", {})[name] = summary
+
     def phase_profile(self) -> None:
         n = self.cfg["pairs"]
-        out = RESULTS / "profile_project.txt"
-        raw = RESULTS.parent / ".logs" / "profile_project.raw"
-        log(f"profile: py-spy record on the project server during a {self.cfg['profile_seconds']:.0f} s saturation run")
+        seconds = int(self.cfg["profile_seconds"])
+        log(f"profile: py-spy on the project server during a {seconds} s saturation run")
         self.chat_open("project", self.pairs[:n], [self.project])
         try:
-            r = self.chat_run("closed", [self.project], seconds=self.cfg["profile_seconds"], profile_to=raw)
+            with self.spy(self.project, seconds + 1, "chat", f"chat saturation, {n} pairs") as extra:
+                r = self.chat_run("closed", [self.project], seconds=seconds - self.cfg["warm"])
+                extra["delivered_per_s"] = r["delivered_per_s"]
         finally:
             self.chat_close()
-        from bench.profile import summarize
-
-        summary = (summarize(raw, rate=250, seconds=int(self.cfg["profile_seconds"])) if raw.exists()
-                   else {"error": "no profile recorded"})
-        summary["delivered_per_s_while_profiled"] = r["delivered_per_s"]
-        self.result["profile"] = summary
-        if raw.exists():
-            from bench.profile import write_text
-
-            write_text(summary, out)
 
     def idle_test(self, app: str, label: str, sockets: int, auth: bool, path: str) -> dict:
         """Open `sockets` idle sockets on a fresh server process and read its RSS."""
@@ -348,8 +365,8 @@ class Bench:
             failed = sum(r["failed"] for r in res)
             still_open = sum(h["open"] for h in held)
             cpu = server.cpu()
-            time.sleep(5.0)
-            idle_cpu_pct = 100 * (server.cpu() - cpu) / 5.0
+            time.sleep(3.0)
+            idle_cpu_pct = 100 * (server.cpu() - cpu) / 3.0
             self.pool.call("idle_close", {})
             out = {"sockets": sockets, "opened": opened, "failed": failed, "still_open_after": still_open,
                    "open_seconds": seconds, "rss_before_mib": rss0 / 2**20, "rss_after_mib": rss1 / 2**20,
@@ -395,6 +412,15 @@ class Bench:
         c = self.result["connect"]
         log(f"  {c['ok']} connected in {seconds:.1f} s = {c['per_s']:.0f}/s, p50 {c['p50_ms']:.0f} ms, "
             f"p95 {c['p95_ms']:.0f} ms, server {c['server_cpu_ms_per_connect']:.1f} ms CPU each")
+        if self.wanted("profile"):
+            uids = [f"bench-new-spy-{i}" for i in range(n)]
+            spy_seconds = max(2, int(seconds * 1.2) + 1)
+            with self.spy(self.project, spy_seconds, "connect", f"{n} new users connecting") as extra:
+                t0 = mono() + int(0.1e9)
+                res = self.pool.call("connrate", [{"http": self.project.http, "ws_url": self.project.ws + "/ws/client/",
+                                                   "uids": part, "conc": 32 // len(self.pool), "t0": t0}
+                                                  for part in split(uids, len(self.pool))])
+                extra["per_s"] = sum(len(r["durations"]) for r in res) / ((max(r["t_end"] for r in res) - t0) / 1e9)
 
     def phase_blast(self) -> None:
         import httpx
@@ -415,18 +441,27 @@ class Bench:
         blasts = []
         try:
             with httpx.Client(base_url=self.project.http, timeout=60, trust_env=False) as api:
-                for b in range(self.cfg["blasts"]):
+                for b in range(self.cfg["blasts"] + (1 if self.wanted("profile") else 0)):
+                    profiled = b == self.cfg["blasts"]
+                    spy = (self.spy(self.project, 3, "blast", f"one blast to {sockets} mitras")
+                           if profiled else contextlib.nullcontext({}))
                     tok = token(f"bench-blaster-{b}")
                     h = {"Authorization": f"Bearer {tok}"}
                     api.post("/api/client/auth/session", json={}, headers=h).raise_for_status()
                     time.sleep(0.5)
-                    t_post = mono()
-                    r = api.post("/api/client/pairing-requests", json={"free_trial": True}, headers=h)
-                    t_resp = mono()
-                    if r.status_code != 201:
-                        raise RuntimeError(f"blast request failed: {r.status_code} {r.text[:200]}")
-                    rid = r.json()["id"]
-                    got = self.pool.call("blast_collect", {"request_id": rid, "timeout": 15.0})
+                    with spy as extra:
+                        t_post = mono()
+                        r = api.post("/api/client/pairing-requests", json={"free_trial": True}, headers=h)
+                        t_resp = mono()
+                        if r.status_code != 201:
+                            raise RuntimeError(f"blast request failed: {r.status_code} {r.text[:200]}")
+                        rid = r.json()["id"]
+                        got = self.pool.call("blast_collect", {"request_id": rid, "timeout": 15.0})
+                        arrivals = sorted(a for g in got for a in g["arrivals"])
+                        extra["last_ms"] = (arrivals[-1] - t_post) / 1e6 if arrivals else None
+                    if profiled:
+                        api.post(f"/api/client/pairing-requests/{rid}/cancel", headers=h)
+                        continue
                     arrivals = sorted(a for g in got for a in g["arrivals"])
                     expected = sum(g["expected"] for g in got)
                     blast = {"mitras": expected, "delivered": len(arrivals),
@@ -462,8 +497,9 @@ class Bench:
                 self.chat_run("open", [self.project, second], rate=100, seconds=1.0)
                 out["project_two"] = self.chat_run("closed", [self.project, second])
                 self.describe("project x2 saturation", out["project_two"])
-                out["project_two_300"] = self.chat_run("open", [self.project, second], rate=300)
-                self.describe("project x2 @300", out["project_two_300"])
+                if 300 <= 1.5 * out["project_two"]["delivered_per_s"]:
+                    out["project_two_300"] = self.chat_run("open", [self.project, second], rate=300)
+                    self.describe("project x2 @300", out["project_two_300"])
             finally:
                 self.chat_close()
             # The one-process figure again, with the same number of sockets.
@@ -569,10 +605,12 @@ class Bench:
             except PackageNotFoundError:
                 return None
 
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=RESULTS.parent.parent,
+        from bench.stack import ROOT
+
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                                 capture_output=True, text=True).stdout.strip()
         dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                                    cwd=RESULTS.parent.parent, capture_output=True, text=True).stdout.strip())
+                                    cwd=ROOT, capture_output=True, text=True).stdout.strip())
         b0, t0 = machine_cpu()
         time.sleep(1.0)
         b1, t1 = machine_cpu()
@@ -622,7 +660,11 @@ class Bench:
                 self.stack.close()
         from bench.report import write
 
-        paths = write(self.result, RESULTS, self.args.quick)
+        stem = "quick" if self.args.quick else "latest"
+        if self.args.whatif:
+            stem = f"whatif-{self.args.whatif.replace(',', '-')}" + ("-quick" if self.args.quick else "")
+            self.result["meta"]["whatif"] = self.args.whatif
+        paths = write(self.result, RESULTS, stem)
         log(f"done in {self.result['meta']['seconds']:.0f} s: " + ", ".join(str(p) for p in paths))
         if failure is not None:
             raise failure
@@ -634,7 +676,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="reduced run (~2 minutes), e.g. for a CI smoke")
-    parser.add_argument("--sockets", type=int, help="idle sockets held by one process (default 2000; 500 quick)")
+    parser.add_argument("--sockets", type=int, help="idle sockets held by one process (default 5000; 300 quick)")
     parser.add_argument("--pairs", type=int, help="chat pairs (default 150; 60 quick)")
     parser.add_argument("--rates", help="fixed offered rates, msg/s, comma-separated (default 100,200,300,500,700)")
     parser.add_argument("--server", default="uvicorn", choices=["uvicorn", "uvicorn-sansio", "uvicorn-wsproto", "daphne"],
@@ -646,11 +688,17 @@ def main() -> None:
     parser.add_argument("--no-install", action="store_true",
                         help="do not pip-install bench/requirements.txt when missing; only say so")
     parser.add_argument("--out", help="write results here instead of bench/results/")
+    parser.add_argument("--whatif", help="measure the project with a proposed settings change from "
+                        "bench/whatif_settings.py (dbpool, persistent); results go to whatif-NAME.*")
     parser.add_argument("--only", help=f"comma-separated phases to run after setup and pairing: {','.join(PHASES)}")
     parser.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
                         help="first wait up to this long for the machine to be under 15%% busy")
     args = parser.parse_args()
     deps.ensure(install=not args.no_install)
+    if args.whatif:
+        os.environ["BENCH_BASE_SETTINGS"] = os.environ.get("BENCH_SETTINGS", "halobestie.settings.local")
+        os.environ["BENCH_SETTINGS"] = "bench.whatif_settings"
+        os.environ["BENCH_WHATIF"] = args.whatif
     global RESULTS
     if args.out:
         RESULTS = Path(args.out).resolve()

@@ -171,17 +171,18 @@ class Stack:
     def platform_settings(self, values: dict) -> dict:
         """`manage.py platform_settings set ...`; keys this version does not know are skipped."""
         pending = dict(values)
+        skipped: dict = {}
         while pending:
             try:
                 self.manage("platform_settings", "set", *(f"{k}={v}" for k, v in pending.items()))
-                return pending
+                return skipped
             except RuntimeError as exc:
-                bad = [k for k in pending if k in str(exc)]
+                bad = [k for k in pending if f"'{k}'" in str(exc)]
                 if not bad:
                     raise
                 for k in bad:
-                    pending.pop(k)
-        return pending
+                    skipped[k] = pending.pop(k)
+        return skipped
 
     def django(self, command: str, args: dict | None = None, timeout: float = 600) -> dict:
         result = subprocess.run([PY, "-m", "bench.djscript", command, json.dumps(args or {})], cwd=ROOT,

@@ -58,14 +58,10 @@ async def typing(consumer, data: dict) -> dict:
     if now - last < TYPING_MIN_INTERVAL and data.get("is_typing") is True:
         raise ApplicationError("throttled", "Typing updates are limited to two per second.")
     consumer._last_typing = now
-    cache = consumer.__dict__.setdefault("_typing_targets", {})
-    key = (data.get("session_id"), data.get("is_typing"))
-    target = cache.get(key) if isinstance(key[0], str) else None
-    if target is None or now - target[2] > 10:
-        group, payload = await _typing_target(consumer.user, data)
-        target = (group, payload, now)
-        cache[key] = target
-    await send_events_now([(target[0], "typing", target[1])])
+    # Checked on every frame (rate-limited above), never cached: after a reroute or a close
+    # the old participants must lose the relay at once.
+    group, payload = await _typing_target(consumer.user, data)
+    await send_events_now([(group, "typing", payload)])
     return {}
 
 

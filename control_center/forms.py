@@ -24,18 +24,25 @@ def apply_error(form: forms.Form, exc: ApplicationError) -> None:
 
 # --- staff sign-in -----------------------------------------------------------------------
 
+
 class LoginForm(forms.Form):
-    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autofocus": True,
-                                                                           "autocomplete": "username"}))
+    email = forms.EmailField(
+        max_length=254, widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "username"})
+    )
     password = forms.CharField(strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
 
 class TotpCodeForm(forms.Form):
-    code = forms.CharField(max_length=10, widget=forms.TextInput(attrs={
-        "autofocus": True, "autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*"}))
+    code = forms.CharField(
+        max_length=10,
+        widget=forms.TextInput(
+            attrs={"autofocus": True, "autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*"}
+        ),
+    )
 
 
 # --- mitras and clients ------------------------------------------------------------------
+
 
 class MitraForm(forms.Form):
     phone = forms.CharField(max_length=20, help_text="E.164, e.g. +628123456789 (08… is accepted).")
@@ -45,8 +52,12 @@ class MitraForm(forms.Form):
 
     @classmethod
     def for_mitra(cls, mitra: Mitra, data=None) -> MitraForm:
-        initial = {"phone": mitra.phone, "display_name": mitra.display_name, "bio": mitra.bio,
-                   "photo_url": mitra.photo_url}
+        initial = {
+            "phone": mitra.phone,
+            "display_name": mitra.display_name,
+            "bio": mitra.bio,
+            "photo_url": mitra.photo_url,
+        }
         return cls(data=data, initial=initial)
 
 
@@ -56,10 +67,15 @@ class BlockForm(forms.Form):
 
 # --- sessions ----------------------------------------------------------------------------
 
+
 class SessionFilterForm(forms.Form):
     state = forms.ChoiceField(required=False, choices=[("", "Any state")] + [(s, s) for s in SESSION_STATE_FILTERS])
-    mitra = forms.CharField(required=False, max_length=80, widget=forms.TextInput(attrs={"placeholder": "Mitra name, phone or id"}))
-    client = forms.CharField(required=False, max_length=80, widget=forms.TextInput(attrs={"placeholder": "Client name or id"}))
+    mitra = forms.CharField(
+        required=False, max_length=80, widget=forms.TextInput(attrs={"placeholder": "Mitra name, phone or id"})
+    )
+    client = forms.CharField(
+        required=False, max_length=80, widget=forms.TextInput(attrs={"placeholder": "Client name or id"})
+    )
     day = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     flagged = forms.BooleanField(required=False, label="Flagged only")
 
@@ -67,13 +83,19 @@ class SessionFilterForm(forms.Form):
         if not self.is_valid():
             return {}
         data = self.cleaned_data
-        return {"state": data["state"], "mitra": data["mitra"].strip(), "client": data["client"].strip(),
-                "day": data["day"], "flagged": data["flagged"]}
+        return {
+            "state": data["state"],
+            "mitra": data["mitra"].strip(),
+            "client": data["client"].strip(),
+            "day": data["day"],
+            "flagged": data["flagged"],
+        }
 
 
 class RerouteForm(forms.Form):
-    to_mitra = forms.ModelChoiceField(queryset=Mitra.objects.none(), label="New mitra",
-                                      empty_label="Choose an available mitra")
+    to_mitra = forms.ModelChoiceField(
+        queryset=Mitra.objects.none(), label="New mitra", empty_label="Choose an available mitra"
+    )
 
     def __init__(self, *args, available=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -82,20 +104,33 @@ class RerouteForm(forms.Form):
 
 
 class ForceCloseForm(forms.Form):
-    note = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
-                           help_text="Why staff closes this session (kept with the closure).")
+    note = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why staff closes this session (kept with the closure).",
+    )
 
 
 # --- platform settings -------------------------------------------------------------------
 
 SETTINGS_GROUPS = [
     ("Anonymity", ["client_identity_for_mitra", "anonymous_trial_allowed"]),
-    ("Pairing and presence", ["max_customers_per_mitra", "pairing_timeout", "heartbeat_interval",
-                              "auto_offline_after"]),
+    (
+        "Pairing and presence",
+        ["max_customers_per_mitra", "pairing_timeout", "heartbeat_interval", "auto_offline_after"],
+    ),
     ("Session", ["goodbye_window", "ending_soon_warnings", "mitra_can_end_early", "client_can_end_early"]),
     ("Billing", ["free_trial_enabled", "free_trial_minutes", "payment_timeout", "extension_timeout"]),
-    ("Care and safety", ["mitra_no_show_after", "preferred_mitra_window", "mitra_daily_session_cap",
-                         "pause_after_flagged_minutes", "crisis_resources_text"]),
+    (
+        "Care and safety",
+        [
+            "mitra_no_show_after",
+            "preferred_mitra_window",
+            "mitra_daily_session_cap",
+            "pause_after_flagged_minutes",
+            "crisis_resources_text",
+        ],
+    ),
 ]
 SETTINGS_HELP = {
     "client_identity_for_mitra": "What mitras see of a client.",
@@ -144,8 +179,12 @@ def _settings_field(key: str) -> forms.Field:
     if model_field.choices:
         return forms.ChoiceField(choices=model_field.choices, label=label, help_text=help_text)
     if kind == "TextField":
-        return forms.CharField(max_length=model_field.max_length, label=label, help_text=help_text,
-                               widget=forms.Textarea(attrs={"rows": 4}))
+        return forms.CharField(
+            max_length=model_field.max_length,
+            label=label,
+            help_text=help_text,
+            widget=forms.Textarea(attrs={"rows": 4}),
+        )
     return forms.CharField(max_length=model_field.max_length, label=label, help_text=help_text)
 
 
@@ -168,6 +207,7 @@ class PlatformSettingsForm(forms.Form):
 
 
 # --- tiers, transactions, audit ----------------------------------------------------------
+
 
 class TierForm(forms.Form):
     kind = forms.ChoiceField(choices=Tier.Kind.choices)
@@ -196,8 +236,11 @@ class TransactionFilterForm(forms.Form):
     def filters(self) -> dict:
         if not self.is_valid():
             return {}
-        return {"status": self.cleaned_data["status"], "kind": self.cleaned_data["kind"],
-                "day": self.cleaned_data["day"]}
+        return {
+            "status": self.cleaned_data["status"],
+            "kind": self.cleaned_data["kind"],
+            "day": self.cleaned_data["day"],
+        }
 
 
 class NoteForm(forms.Form):
@@ -206,9 +249,12 @@ class NoteForm(forms.Form):
 
 class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(required=False)
-    target = forms.CharField(required=False, max_length=110,
-                             widget=forms.TextInput(attrs={"placeholder": "type:id, id or type"}))
-    actor = forms.CharField(required=False, max_length=150, widget=forms.TextInput(attrs={"placeholder": "Staff email"}))
+    target = forms.CharField(
+        required=False, max_length=110, widget=forms.TextInput(attrs={"placeholder": "type:id, id or type"})
+    )
+    actor = forms.CharField(
+        required=False, max_length=150, widget=forms.TextInput(attrs={"placeholder": "Staff email"})
+    )
 
     def __init__(self, *args, actions: list[str] = (), **kwargs):
         super().__init__(*args, **kwargs)

@@ -2,7 +2,7 @@
 
 Plain functions returning querysets or small dataclasses. Every list query here is
 built to need a fixed number of queries whatever the page size (select_related /
-annotate), and "today" is the platform's local day (settings.TIME_ZONE).
+annotate), and "today" is the staff's local day (settings.STAFF_TIME_ZONE).
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
@@ -22,17 +24,24 @@ from halobestie.ids import parse_uuid
 from notifications.models import Device
 from pairing.models import MitraOnlineLog, MitraPresence, PairingRequest
 
+
+def staff_zone() -> ZoneInfo:
+    """The business day is the staff's day (Asia/Jakarta), whatever zone is active."""
+    return ZoneInfo(getattr(settings, "STAFF_TIME_ZONE", settings.TIME_ZONE))
+
+
 def today_start(now: datetime | None = None) -> datetime:
-    local = timezone.localtime(now or timezone.now())
+    local = timezone.localtime(now or timezone.now(), staff_zone())
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = timezone.make_aware(datetime(day.year, day.month, day.day))
+    start = datetime(day.year, day.month, day.day, tzinfo=staff_zone())
     return start, start + timedelta(days=1)
 
 
 # --- dashboard ---------------------------------------------------------------------------
+
 
 def online_mitras() -> QuerySet[Mitra]:
     return (
@@ -57,8 +66,7 @@ def live_sessions() -> QuerySet[Session]:
     return (
         Session.objects.filter(state__in=LIVE_STATES)
         .select_related("client", "mitra", "tier")
-        .annotate(flag_rank=Case(When(~Q(risk_level=""), then=Value(0)), default=Value(1),
-                                 output_field=IntegerField()))
+        .annotate(flag_rank=Case(When(~Q(risk_level=""), then=Value(0)), default=Value(1), output_field=IntegerField()))
         .order_by("flag_rank", "-first_flagged_at", "-created_at")
     )
 
@@ -87,9 +95,9 @@ def median_wait_today(now: datetime | None = None) -> float | None:
 
 
 def revenue_today(now: datetime | None = None) -> int:
-    total = Transaction.objects.filter(
-        status=Transaction.Status.PAID, paid_at__gte=today_start(now)
-    ).aggregate(total=Sum("amount"))["total"]
+    total = Transaction.objects.filter(status=Transaction.Status.PAID, paid_at__gte=today_start(now)).aggregate(
+        total=Sum("amount")
+    )["total"]
     return total or 0
 
 
@@ -121,11 +129,13 @@ def dashboard_figures(now: datetime | None = None) -> DashboardFigures:
 
 # --- mitras ------------------------------------------------------------------------------
 
+
 def mitra_list(query: str = "") -> QuerySet[Mitra]:
     return (
         mitra_search(query.strip())
-        .annotate(live=Count("sessions", filter=Q(sessions__state__in=LIVE_STATES)),
-                  presence_status=F("presence__status"))
+        .annotate(
+            live=Count("sessions", filter=Q(sessions__state__in=LIVE_STATES)), presence_status=F("presence__status")
+        )
         .order_by("display_name", "id")
     )
 
@@ -147,6 +157,7 @@ def mitra_presence(mitra: Mitra) -> MitraPresence | None:
 
 
 # --- clients -----------------------------------------------------------------------------
+
 
 def client_list(query: str = "") -> QuerySet[Client]:
     return client_search(query.strip()).annotate(session_count=Count("sessions")).order_by("-created_at", "id")
@@ -171,8 +182,9 @@ def devices_for(owner) -> QuerySet[Device]:
 SESSION_STATE_FILTERS = ["live", *Session.State.values]
 
 
-def session_list(*, state: str = "", mitra: str = "", client: str = "", day: date | None = None,
-                 flagged: bool = False) -> QuerySet[Session]:
+def session_list(
+    *, state: str = "", mitra: str = "", client: str = "", day: date | None = None, flagged: bool = False
+) -> QuerySet[Session]:
     qs = Session.objects.select_related("client", "mitra", "tier", "closure")
     if state == "live":
         qs = qs.filter(state__in=LIVE_STATES)
@@ -180,8 +192,11 @@ def session_list(*, state: str = "", mitra: str = "", client: str = "", day: dat
         qs = qs.filter(state=state)
     if mitra:
         mitra_id = parse_uuid(mitra)
-        qs = qs.filter(mitra_id=mitra_id) if mitra_id else qs.filter(
-            Q(mitra__display_name__icontains=mitra) | Q(mitra__phone__icontains=mitra))
+        qs = (
+            qs.filter(mitra_id=mitra_id)
+            if mitra_id
+            else qs.filter(Q(mitra__display_name__icontains=mitra) | Q(mitra__phone__icontains=mitra))
+        )
     if client:
         client_id = parse_uuid(client)
         qs = qs.filter(client_id=client_id) if client_id else qs.filter(client__display_name__icontains=client)
@@ -214,6 +229,7 @@ def session_transactions(session: Session):
 
 # --- transactions ------------------------------------------------------------------------
 
+
 def transaction_list(*, status: str = "", kind: str = "", day: date | None = None) -> QuerySet[Transaction]:
     qs = Transaction.objects.select_related("client", "session")
     if status:
@@ -227,13 +243,15 @@ def transaction_list(*, status: str = "", kind: str = "", day: date | None = Non
 
 
 def refunds_needed() -> QuerySet[Transaction]:
-    return (Transaction.objects.filter(status=Transaction.Status.REFUND_NEEDED)
-            .select_related("client", "session").order_by("created_at"))
+    return (
+        Transaction.objects.filter(status=Transaction.Status.REFUND_NEEDED)
+        .select_related("client", "session")
+        .order_by("created_at")
+    )
 
 
 def open_payment_incidents() -> QuerySet[PaymentIncident]:
-    return (PaymentIncident.objects.filter(resolved_at__isnull=True)
-            .select_related("transaction").order_by("created_at"))
+    return PaymentIncident.objects.filter(resolved_at__isnull=True).select_related("transaction").order_by("created_at")
 
 
 def needs_attention_count() -> int:
@@ -242,8 +260,13 @@ def needs_attention_count() -> int:
 
 # --- client reports ----------------------------------------------------------------------
 
-REPORT_FILTERS = [("", "Open and in review"), ("open", "Open"), ("in_review", "In review"),
-                  ("resolved", "Resolved"), ("all", "All")]
+REPORT_FILTERS = [
+    ("", "Open and in review"),
+    ("open", "Open"),
+    ("in_review", "In review"),
+    ("resolved", "Resolved"),
+    ("all", "All"),
+]
 
 
 def report_list(status: str = "") -> QuerySet[SessionReport]:
@@ -262,6 +285,7 @@ def open_reports_count() -> int:
 
 
 # --- audit log ---------------------------------------------------------------------------
+
 
 def audit_list(*, action: str = "", target: str = "", actor: str = "") -> QuerySet[AuditLog]:
     """`target` is "type:id", a bare id, or a bare type."""

@@ -39,10 +39,22 @@ def _clean_tier(*, name: str, minutes: int, price: int) -> dict:
 
 # --- pricing tiers -----------------------------------------------------------------------
 
-def tier_create(*, actor, kind: str, name: str, minutes: int, price: int, sort_order: int = 0,
-                is_active: bool = True, ip: str | None = None) -> Tier:
+
+def tier_create(
+    *,
+    actor,
+    kind: str,
+    name: str,
+    minutes: int,
+    price: int,
+    sort_order: int = 0,
+    is_active: bool = True,
+    ip: str | None = None,
+) -> Tier:
     if kind not in Tier.Kind.values:
-        raise ApplicationError("validation_error", "Invalid tier kind.", fields={"kind": ["Choose session or extension."]})
+        raise ApplicationError(
+            "validation_error", "Invalid tier kind.", fields={"kind": ["Choose session or extension."]}
+        )
     clean = _clean_tier(name=name, minutes=minutes, price=price)
     with transaction.atomic():
         tier = Tier.objects.create(kind=kind, sort_order=sort_order, is_active=is_active, **clean)
@@ -50,8 +62,7 @@ def tier_create(*, actor, kind: str, name: str, minutes: int, price: int, sort_o
     return tier
 
 
-def tier_update(*, actor, tier_id, name: str, minutes: int, price: int, sort_order: int,
-                ip: str | None = None) -> Tier:
+def tier_update(*, actor, tier_id, name: str, minutes: int, price: int, sort_order: int, ip: str | None = None) -> Tier:
     """Changes apply to new requests; sessions already priced keep their own minutes/price."""
     clean = _clean_tier(name=name, minutes=minutes, price=price)
     with transaction.atomic():
@@ -64,9 +75,14 @@ def tier_update(*, actor, tier_id, name: str, minutes: int, price: int, sort_ord
         tier.save()
         after = _tier_snapshot(tier)
         if after != before:
-            audit_record(actor=actor, action="tier.update", target=tier,
-                         before={k: v for k, v in before.items() if after[k] != v},
-                         after={k: v for k, v in after.items() if before[k] != v}, ip=ip)
+            audit_record(
+                actor=actor,
+                action="tier.update",
+                target=tier,
+                before={k: v for k, v in before.items() if after[k] != v},
+                after={k: v for k, v in after.items() if before[k] != v},
+                ip=ip,
+            )
     return tier
 
 
@@ -78,19 +94,27 @@ def tier_set_active(*, actor, tier_id, active: bool, ip: str | None = None) -> T
         if tier.is_active != active:
             tier.is_active = active
             tier.save(update_fields=["is_active"])
-            audit_record(actor=actor, action="tier.activate" if active else "tier.deactivate", target=tier,
-                         before={"is_active": not active}, after={"is_active": active}, ip=ip)
+            audit_record(
+                actor=actor,
+                action="tier.activate" if active else "tier.deactivate",
+                target=tier,
+                before={"is_active": not active},
+                after={"is_active": active},
+                ip=ip,
+            )
     return tier
 
 
 # --- money that needs a human ------------------------------------------------------------
 
+
 def transaction_mark_refunded(*, actor, transaction_id, note: str, ip: str | None = None) -> Transaction:
     """refund_needed → refunded, after staff returned the money outside the platform."""
     note = " ".join((note or "").split())[:300]
     if not note:
-        raise ApplicationError("validation_error", "Say how the money was returned.",
-                               fields={"note": ["This field is required."]})
+        raise ApplicationError(
+            "validation_error", "Say how the money was returned.", fields={"note": ["This field is required."]}
+        )
     with transaction.atomic():
         tx = Transaction.objects.select_for_update().filter(pk=transaction_id).first()
         if tx is None:
@@ -100,17 +124,23 @@ def transaction_mark_refunded(*, actor, transaction_id, note: str, ip: str | Non
         tx.status = Transaction.Status.REFUNDED
         tx.note = note
         tx.save(update_fields=["status", "note", "updated_at"])
-        audit_record(actor=actor, action="transaction.refunded", target=tx,
-                     before={"status": Transaction.Status.REFUND_NEEDED},
-                     after={"status": Transaction.Status.REFUNDED, "note": note}, ip=ip)
+        audit_record(
+            actor=actor,
+            action="transaction.refunded",
+            target=tx,
+            before={"status": Transaction.Status.REFUND_NEEDED},
+            after={"status": Transaction.Status.REFUNDED, "note": note},
+            ip=ip,
+        )
     return tx
 
 
 def payment_incident_resolve(*, actor, incident_id, note: str, ip: str | None = None) -> PaymentIncident:
     note = " ".join((note or "").split())[:300]
     if not note:
-        raise ApplicationError("validation_error", "A resolution note is required.",
-                               fields={"note": ["This field is required."]})
+        raise ApplicationError(
+            "validation_error", "A resolution note is required.", fields={"note": ["This field is required."]}
+        )
     with transaction.atomic():
         incident = PaymentIncident.objects.select_for_update().filter(pk=incident_id).first()
         if incident is None:
@@ -120,12 +150,19 @@ def payment_incident_resolve(*, actor, incident_id, note: str, ip: str | None = 
         incident.resolved_at = timezone.now()
         incident.resolution_note = note
         incident.save(update_fields=["resolved_at", "resolution_note"])
-        audit_record(actor=actor, action="payment_incident.resolve", target=incident,
-                     before={"resolved": False}, after={"resolved": True, "note": note}, ip=ip)
+        audit_record(
+            actor=actor,
+            action="payment_incident.resolve",
+            target=incident,
+            before={"resolved": False},
+            after={"resolved": True, "note": note},
+            ip=ip,
+        )
     return incident
 
 
 # --- presence ----------------------------------------------------------------------------
+
 
 def mitra_force_offline(*, actor, mitra: Mitra, ip: str | None = None) -> MitraPresence:
     """Staff takes a mitra offline (the app is told); live sessions are left alone."""
@@ -136,7 +173,12 @@ def mitra_force_offline(*, actor, mitra: Mitra, ip: str | None = None) -> MitraP
         if before != MitraPresence.Status.ONLINE:
             raise ApplicationError("invalid_state", "The mitra is already offline.")
         presence = presence_go_offline(mitra=mitra, reason="staff")
-        audit_record(actor=actor, action="mitra.force_offline", target=mitra,
-                     before={"status": before}, after={"status": presence.status}, ip=ip)
+        audit_record(
+            actor=actor,
+            action="mitra.force_offline",
+            target=mitra,
+            before={"status": before},
+            after={"status": presence.status},
+            ip=ip,
+        )
     return presence
-

@@ -52,8 +52,11 @@ urlpatterns = [
     # money
     path("transactions/", transactions.transaction_list, name="transaction_list"),
     path("transactions/attention/", transactions.needs_attention, name="needs_attention"),
-    path("transactions/<uuid:transaction_id>/refunded/", transactions.transaction_mark_refunded,
-         name="transaction_mark_refunded"),
+    path(
+        "transactions/<uuid:transaction_id>/refunded/",
+        transactions.transaction_mark_refunded,
+        name="transaction_mark_refunded",
+    ),
     path("incidents/<int:incident_id>/resolve/", transactions.incident_resolve, name="incident_resolve"),
     path("tiers/", tiers.tier_list, name="tier_list"),
     path("tiers/new/", tiers.tier_create, name="tier_create"),

@@ -22,11 +22,10 @@ import requests.adapters
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
-from google.auth.credentials import AnonymousCredentials
-from firebase_admin import _http_client
+from firebase_admin import _http_client, messaging
 from firebase_admin import _utils as firebase_utils
 from firebase_admin import exceptions as firebase_exceptions
-from firebase_admin import messaging
+from google.auth.credentials import AnonymousCredentials
 from urllib3.util.retry import Retry
 
 from .texts import PushText

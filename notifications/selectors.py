@@ -22,19 +22,24 @@ def devices_for(user) -> QuerySet[Device]:
 
 def push_targets(*, client_ids: Iterable[str] = (), mitra_ids: Iterable[str] = (),
                  device_ids: Iterable[int] | None = None, open_offer_for: str | None = None) -> list[Target]:
-    """The devices of these users (or exactly these devices, on a retry).
+    """The devices of these users; with `device_ids` (a retry, or one staff-chosen device)
+    only those devices, and only while they still belong to these users.
 
     `open_offer_for`: only mitras whose offer of that pairing request is still open while
     the request is searching (an offer push for a taken or expired request is noise)."""
-    if device_ids is not None:
-        devices = Device.objects.filter(pk__in=list(device_ids))
-    else:
-        owners = Q(pk__in=[])
-        if client_ids := list(client_ids):
-            owners |= Q(client_id__in=client_ids)
-        if mitra_ids := list(mitra_ids):
-            owners |= Q(mitra_id__in=mitra_ids)
+    client_ids, mitra_ids = list(client_ids), list(mitra_ids)
+    owners = Q(pk__in=[])
+    if client_ids:
+        owners |= Q(client_id__in=client_ids)
+    if mitra_ids:
+        owners |= Q(mitra_id__in=mitra_ids)
+    if device_ids is None:
         devices = Device.objects.filter(owners)
+    else:
+        devices = Device.objects.filter(pk__in=list(device_ids))
+        if client_ids or mitra_ids:
+            # A token that moved to another user since the first attempt is not theirs.
+            devices = devices.filter(owners)
     if open_offer_for is not None:
         devices = devices.filter(mitra__offers__request_id=open_offer_for, mitra__offers__state="open",
                                  mitra__offers__request__state="searching")

@@ -45,8 +45,8 @@ def push_send(self, *, event: str, data: dict, client_ids: list | None = None, m
         else:
             # Only the devices that failed transiently: the others already have the push.
             raise self.retry(
-                kwargs={"event": event, "data": data, "device_ids": report.retry_device_ids,
-                        "expires_at": expires_at},
+                kwargs={"event": event, "data": data, "client_ids": client_ids, "mitra_ids": mitra_ids,
+                        "device_ids": report.retry_device_ids, "expires_at": expires_at},
                 countdown=retry_countdown(self.request.retries, report.retry_after),
             )
     return {"devices": report.devices, "batches": report.batches, "delivered": report.delivered,

@@ -35,8 +35,7 @@ class XenditInvoiceCallbackSerializer(serializers.Serializer):
     # Any number: one that is not the invoice's amount is recorded as an incident by the
     # service (a 400 would only make Xendit retry a payment we never record).
     amount = serializers.DecimalField(max_digits=None, decimal_places=None, coerce_to_string=False, required=False)
-    paid_amount = serializers.DecimalField(max_digits=None, decimal_places=None, coerce_to_string=False,
-                                           required=False)
+    paid_amount = serializers.DecimalField(max_digits=None, decimal_places=None, coerce_to_string=False, required=False)
     paid_at = serializers.CharField(required=False, allow_blank=True)
     payment_method = serializers.CharField(required=False, allow_blank=True)
     payment_channel = serializers.CharField(required=False, allow_blank=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import logging
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -23,8 +22,6 @@ from .serializers import (
     WebhookAnswerSerializer,
     XenditInvoiceCallbackSerializer,
 )
-
-logger = logging.getLogger(__name__)
 
 
 class PricingView(ClientAPIView):
@@ -107,5 +104,4 @@ class XenditInvoiceWebhookView(APIView):
             raise ApplicationError("validation_error", "Expected a JSON object.")
         XenditInvoiceCallbackSerializer(data=request.data).is_valid(raise_exception=True)
         result = payments.invoice_callback_handle(payload=dict(request.data))
-        logger.info("xendit invoice callback %s: %s", str(request.data.get("external_id", ""))[:120], result)
         return Response({"received": True, "result": result})

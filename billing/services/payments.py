@@ -263,6 +263,20 @@ def _callback_time(payload: dict, default: datetime) -> datetime:
     return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=UTC)
 
 
+def _json_safe(value, depth: int = 0):
+    """The callback as PostgreSQL's jsonb can store it: no NUL characters, no lone
+    surrogates, bounded nesting (Xendit's callbacks are flat; anything else is noise)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    if depth >= 16:
+        return None
+    if isinstance(value, dict):
+        return {_json_safe(str(k)): _json_safe(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v, depth + 1) for v in value]
+    return value
+
+
 def _incident(*, kind: str, external_id: str, payload: dict, tx: Transaction | None = None) -> PaymentIncident:
     """Record a callback we will not apply, once per identical payload."""
     existing = PaymentIncident.objects.filter(
@@ -281,7 +295,13 @@ def invoice_callback_handle(*, payload: dict, now: datetime | None = None) -> st
     changes nothing. Unknown invoices and amount mismatches become incidents for staff.
     No network call happens here; follow-up work leaves as tasks after commit.
     """
-    now = now or timezone.now()
+    payload = _json_safe(payload)
+    outcome = _callback_apply(payload, now or timezone.now())
+    logger.info("xendit invoice callback %s: %s", str(payload.get("external_id") or "")[:120], outcome)
+    return outcome
+
+
+def _callback_apply(payload: dict, now: datetime) -> str:
     external_id = str(payload.get("external_id") or "")
     status = str(payload.get("status") or "").upper()
     ref = (

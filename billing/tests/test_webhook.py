@@ -1,5 +1,6 @@
 """POST /api/shared/webhooks/xendit/invoice: token, idempotency, incidents, races."""
 
+import json
 import threading
 
 import pytest
@@ -146,3 +147,15 @@ def test_double_clicked_pay_makes_one_state_change(awaiting, settings):
     assert _state(awaiting) == ("paid", "active")
     assert SessionEvent.objects.filter(session_id=awaiting.session_id, kind="paid").count() == 1
     assert Message.objects.filter(session_id=awaiting.session_id, system_code="session_paid").count() == 1
+
+
+def test_characters_postgres_cannot_store_are_dropped_not_a_500(awaiting, settings):
+    payload = xendit_payload(awaiting, "PAID", external_id="hb-unknown-1", note="a\x00b\udb8f",
+                             nested={"k\x00": [{"deep": "\ud800x"}]})
+    # Sent as JSON escapes, the way a client that is not Python would send them.
+    r = DjangoClient().post(WEBHOOK, json.dumps(payload), content_type="application/json",
+                            HTTP_X_CALLBACK_TOKEN=settings.XENDIT_CALLBACK_TOKEN)
+    assert r.status_code == 200 and r.json()["result"] == "unknown_invoice", r.content
+    incident = PaymentIncident.objects.get()
+    assert incident.external_id == "hb-unknown-1"
+    assert incident.payload["note"] == "ab?" and incident.payload["nested"] == {"k": [{"deep": "?x"}]}

@@ -1,7 +1,7 @@
 """Session, message and transcript endpoints; the same views serve both apps."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -110,8 +110,15 @@ class FeedbackView(ClientAPIView):
                         status=status.HTTP_201_CREATED)
 
 
+# Both GETs (list and detail) would otherwise get the same derived operationId.
+OPERATION_IDS = {"SessionListView": "sessions_list", "SessionDetailView": "session_retrieve"}
+
+
 def _for(role: str, base, view):
-    return type(f"{role.title()}{view.__name__}", (view, base), {"role": role})
+    cls = type(f"{role.title()}{view.__name__}", (view, base), {"role": role})
+    if view.__name__ in OPERATION_IDS:
+        cls = extend_schema_view(get=extend_schema(operation_id=f"{role}_{OPERATION_IDS[view.__name__]}"))(cls)
+    return cls
 
 
 CLIENT = {v.__name__: _for("client", ClientAPIView, v) for v in

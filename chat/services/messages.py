@@ -42,6 +42,11 @@ def message_send(*, session_id, sender, client_message_id: str, body: str) -> tu
     if not isinstance(client_message_id, str) or not 1 <= len(client_message_id) <= 64:
         raise ApplicationError("validation_error", "client_message_id is required (at most 64 characters).",
                                fields={"client_message_id": ["Required, at most 64 characters."]})
+    # PostgreSQL text cannot hold NUL; REST refuses it in the serializer, the socket here.
+    nul = [name for name, value in (("body", body), ("client_message_id", client_message_id)) if "\x00" in value]
+    if nul:
+        raise ApplicationError("validation_error", "Null characters are not allowed.",
+                               fields={name: ["Null characters are not allowed."] for name in nul})
     session = _writable_session(session_id, sender)
     role = sender.role
     if session.state not in WRITABLE_STATES:

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 
+from accounts.models import Client
 from chat.models import Message, Session
 from halobestie.testing.fixtures import make_client, make_mitra, send_message, start_trial_session
 
@@ -134,13 +135,11 @@ def test_transcript(client_ani, mitra_budi, chat):
 def test_session_lists_live_and_past_with_cursor_paging(mitra_budi):
     ani = make_client("Ani")
     ended = []
-    for i in range(5):
+    for _ in range(5):
         sid = start_trial_session(ani, mitra_budi)["id"]
         assert ani.api.post(f"/api/client/sessions/{sid}/end").status_code == 200
         ended.append(sid)
-        from accounts.models import Client
-
-        Client.objects.filter(pk=ani.id).update(free_trial_used=False)
+        Client.objects.filter(pk=ani.id).update(free_trial_used=False)  # one trial each time
     live = start_trial_session(ani, mitra_budi)["id"]
     # Make creation times distinct and known, newest first in the lists.
     sessions = [*ended, live]

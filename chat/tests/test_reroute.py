@@ -12,7 +12,13 @@ from chat.services.lifecycle import session_reroute
 from halobestie.errors import ApplicationError
 from halobestie.realtime import client_group, mitra_group
 from halobestie.testing.events import EventProbe
-from halobestie.testing.fixtures import make_client, make_mitra, send_message, set_platform_settings, start_trial_session
+from halobestie.testing.fixtures import (
+    make_client,
+    make_mitra,
+    send_message,
+    set_platform_settings,
+    start_trial_session,
+)
 from pairing.models import MitraPresence
 
 pytestmark = pytest.mark.django_db

@@ -84,8 +84,12 @@ def login_check(*, email: str, ip: str | None) -> LoginRefusal | None:
     until = locked_until(email)
     if until is not None:
         minutes = max(1, int((until - timezone.now()).total_seconds() + 59) // 60)
-        return LoginRefusal("locked", f"This account is locked after too many failed attempts. "
-                                      f"Try again in {minutes} minute{'s' if minutes != 1 else ''}.", until)
+        return LoginRefusal(
+            "locked",
+            f"This account is locked after too many failed attempts. "
+            f"Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+            until,
+        )
     ip = ip or "-"
     within_pair = _hit(_rate_key("pair", ip, email), *RATE_PER_IP_EMAIL)
     within_ip = _hit(_rate_key("ip", ip), *RATE_PER_IP)
@@ -100,8 +104,14 @@ def login_failed(*, email: str, ip: str | None) -> datetime | None:
     StaffLoginFailure.objects.create(email=email, ip_address=ip or None)
     until = locked_until(email)
     if until is not None:
-        audit_record(actor=None, action="staff.lockout", target_type="staff_email", target_id=email[:64],
-                     after={"locked_until": until.isoformat()}, ip=ip or None)
+        audit_record(
+            actor=None,
+            action="staff.lockout",
+            target_type="staff_email",
+            target_id=email[:64],
+            after={"locked_until": until.isoformat()},
+            ip=ip or None,
+        )
     return until
 
 

@@ -41,7 +41,7 @@ def hotp(secret: str, counter: int) -> str:
     """RFC 4226 HOTP with dynamic truncation."""
     digest = hmac.new(_key(secret), struct.pack(">Q", counter), hashlib.sha1).digest()
     offset = digest[-1] & 0x0F
-    code = struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF
+    code = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
     return str(code % 10**DIGITS).zfill(DIGITS)
 
 

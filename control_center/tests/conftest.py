@@ -4,15 +4,25 @@ headless Chromium driven by Playwright against the internal entrypoint on loopba
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import connections
 from django.test import Client as DjangoClient
 
 from .factories import make_staff
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture
@@ -54,12 +64,32 @@ def live_internal():
     server.stop()
 
 
+def _off_loop(fn, *args, **kwargs):
+    """Run Django code on a worker thread and return its result.
+
+    Playwright's sync API keeps an asyncio loop on the test thread; Django refuses ORM
+    calls there, and services that send socket events (async_to_sync) cannot run there
+    either. A worker thread is plain synchronous code, as in a real request."""
+
+    def call():
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
+
+
 @pytest.fixture
-def browser_page(live_internal, monkeypatch):
+def backend():
+    """`backend(fn, *args)`: run setup or checks against the database from a browser test."""
+    return _off_loop
+
+
+@pytest.fixture
+def browser_page(live_internal):
     """A fresh Chromium page; confirmation dialogs are accepted like a staff member would."""
-    # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls
-    # are still plain synchronous code, so Django's async-safety guard must stand aside.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install -y chromium")
     from playwright.sync_api import sync_playwright

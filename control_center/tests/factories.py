@@ -19,8 +19,9 @@ _numbers = itertools.count(1)
 
 def make_staff(name: str = "operator", *, transcripts: bool = False, staff: bool = True, password: str = PASSWORD):
     email = f"{name}{next(_numbers)}@halobestie.test"
-    user = get_user_model().objects.create_user(username=email, email=email, password=password,
-                                                first_name=name.capitalize(), is_staff=staff)
+    user = get_user_model().objects.create_user(
+        username=email, email=email, password=password, first_name=name.capitalize(), is_staff=staff
+    )
     if transcripts:
         user.user_permissions.add(Permission.objects.get(codename="view_transcript"))
     return user

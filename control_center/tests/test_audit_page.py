@@ -16,7 +16,7 @@ def test_filters_and_paging(cc, operator, supervisor):
     audit_record(actor=supervisor, action="transcript.view", target_type="session", target_id="s1")
     html = cc.get("/audit/").content.decode()
     assert "Page 1 of 2" in html and "56 in all" in html
-    rows = html[html.index("<tbody>"):]
+    rows = html[html.index("<tbody>") :]
     assert rows.index("transcript.view") < rows.index("mitra.update")  # newest first
     assert "Page 2 of 2" in cc.get("/audit/", {"page": 2}).content.decode()
 

@@ -133,8 +133,19 @@ def test_logout_is_post_only_and_audited(cc, operator):
 
 
 STAFF_PAGES = [
-    "/", "/dashboard/live/", "/mitras/", "/mitras/new/", "/clients/", "/sessions/", "/transactions/",
-    "/transactions/attention/", "/tiers/", "/tiers/new/", "/settings/", "/audit/", "/account/two-factor/",
+    "/",
+    "/dashboard/live/",
+    "/mitras/",
+    "/mitras/new/",
+    "/clients/",
+    "/sessions/",
+    "/transactions/",
+    "/transactions/attention/",
+    "/tiers/",
+    "/tiers/new/",
+    "/settings/",
+    "/audit/",
+    "/account/two-factor/",
     "/reports/",
 ]
 
@@ -170,3 +181,17 @@ def test_writes_are_post_only(cc, operator):
         assert cc.get(path).status_code == 405
     mitra.refresh_from_db()
     assert mitra.is_active
+
+
+def test_admin_login_goes_through_the_control_center_login(operator):
+    """The admin's own login form would bypass the lockout and TOTP."""
+    web = DjangoClient()
+    r = web.get("/admin/")
+    assert r.status_code == 302 and r["Location"].startswith("/admin/login/")
+    r = web.get("/admin/login/?next=/admin/")
+    assert r.status_code == 302 and r["Location"] == "/login/?next=/admin/"
+    r = web.post("/admin/login/?next=/admin/", {"username": operator.email, "password": PASSWORD})
+    assert r.status_code == 302 and r["Location"] == "/login/?next=/admin/"
+    assert web.get("/").status_code == 302  # not signed in by the admin form
+    r = web.post("/login/?next=/admin/", {"email": operator.email, "password": PASSWORD})
+    assert r["Location"] == "/admin/"

@@ -1,5 +1,6 @@
 """The control center in real headless Chromium (Playwright) against the internal
-entrypoint served by uvicorn on loopback."""
+entrypoint served by uvicorn on loopback. Database work goes through `backend(...)`
+(a worker thread), because Playwright's loop owns the test thread."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from playwright.sync_api import expect
 
 from accounts.models import AuditLog, Mitra
 from chat.models import Session
+from chat.services.messages import message_send
 from halobestie.testing.fixtures import make_client, make_mitra
 from pairing.services import pairing_request_create
 
-from .factories import PASSWORD, flag, live_session, make_staff
+from .factories import PASSWORD, live_session, make_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,9 +29,9 @@ def _sign_in(page, user):
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
 
-def test_log_in_create_a_mitra_and_deactivate_it(browser_page):
+def test_log_in_create_a_mitra_and_deactivate_it(browser_page, backend):
     page = browser_page
-    staff = make_staff("operator")
+    staff = backend(make_staff, "operator")
     # A wrong password first: refused with a clear message.
     page.goto("/login/")
     page.fill("input[name=email]", staff.email)
@@ -45,25 +47,27 @@ def test_log_in_create_a_mitra_and_deactivate_it(browser_page):
     page.fill("textarea[name=bio]", "Psikolog klinis")
     page.get_by_role("button", name="Create mitra").click()
     expect(page.get_by_role("status")).to_contain_text("Mitra Bestie Laras created")
-    mitra = Mitra.objects.get(phone="+6281299990001")
+    mitra = backend(Mitra.objects.get, phone="+6281299990001")
     assert mitra.display_name == "Bestie Laras" and mitra.is_active
 
     page.get_by_role("button", name="Deactivate").click()  # the confirm dialog is accepted
     expect(page.get_by_role("status")).to_contain_text("deactivated")
     expect(page.get_by_role("button", name="Reactivate")).to_be_visible()
-    mitra.refresh_from_db()
+    mitra = backend(Mitra.objects.get, pk=mitra.pk)
     assert not mitra.is_active
-    assert list(AuditLog.objects.filter(target_id=str(mitra.id)).order_by("id").values_list("action", flat=True)) == [
-        "mitra.create", "mitra.deactivate"]
+    actions = backend(
+        lambda: list(AuditLog.objects.filter(target_id=str(mitra.id)).order_by("id").values_list("action", flat=True))
+    )
+    assert actions == ["mitra.create", "mitra.deactivate"]
 
     page.get_by_test_id("logout").click()
     expect(page.get_by_role("status")).to_contain_text("You are signed out.")
 
 
-def test_dashboard_shows_figures_and_refreshes_itself(browser_page):
+def test_dashboard_shows_figures_and_refreshes_itself(browser_page, backend):
     page = browser_page
-    staff = make_staff("operator")
-    make_mitra("Budi", online=True)
+    staff = backend(make_staff, "operator")
+    backend(make_mitra, "Budi", online=True)
     _sign_in(page, staff)
     expect(page.locator('[data-figure="online_mitras"]')).to_have_text("1")
     expect(page.locator('[data-figure="searching_requests"]')).to_have_text("0")
@@ -71,28 +75,41 @@ def test_dashboard_shows_figures_and_refreshes_itself(browser_page):
     page.evaluate("window.__notReloaded = true")
 
     # Things happen while the page is open: a client starts searching, a live session is flagged.
-    request = pairing_request_create(client=make_client("Ani").user, free_trial=True)
+    request = backend(lambda: pairing_request_create(client=make_client("Ani").user, free_trial=True))
     expect(page.locator(f'[data-request-id="{request.id}"]')).to_be_visible(timeout=15_000)
     expect(page.locator('[data-figure="searching_requests"]')).to_have_text("1")
 
-    session = flag(live_session(client=make_client("Citra").user))
+    def client_in_crisis():
+        # The real path: the client's message hits the crisis lexicon and flags the session.
+        session = live_session(client=make_client("Citra").user)
+        message_send(
+            session_id=session.id, sender=session.client, client_message_id="c1", body="aku pengen bunuh diri aja"
+        )
+        return Session.objects.get(pk=session.pk)
+
+    session = backend(client_in_crisis)
+    assert session.risk_level == "high"
     expect(page.locator(f'[data-flagged-id="{session.id}"]')).to_be_visible(timeout=15_000)
     expect(page.get_by_test_id("flagged-alert")).to_contain_text("1 flagged live session")
     expect(page.locator('[data-figure="live_sessions"]')).to_have_text("1")
     expect(page.get_by_test_id("live-status")).to_contain_text("updated")
-    # The flagged session is at the top of the live sessions.
+    # The flagged session is at the top of the live sessions, and the tab title says so.
     first_row = page.locator('[data-testid="live-sessions"] tbody tr').first
     expect(first_row).to_have_attribute("data-flagged-id", str(session.id))
-    assert page.evaluate("window.__notReloaded") is True
     expect(page).to_have_title(re.compile(r"^\(1 flagged\) "))
+    assert page.evaluate("window.__notReloaded") is True
 
 
-def test_reroute_a_live_session_to_another_available_mitra(browser_page):
+def test_reroute_a_live_session_to_another_available_mitra(browser_page, backend):
     page = browser_page
-    staff = make_staff("supervisor")
-    budi = make_mitra("Budi", online=True).user
-    session = live_session(mitra=budi)
-    dina = make_mitra("Dina", online=True).user
+
+    def setup():
+        budi = make_mitra("Budi", online=True).user
+        session = live_session(mitra=budi)
+        dina = make_mitra("Dina", online=True).user
+        return make_staff("supervisor"), session, dina
+
+    staff, session, dina = backend(setup)
     _sign_in(page, staff)
 
     page.get_by_role("link", name="Sessions").click()
@@ -105,6 +122,8 @@ def test_reroute_a_live_session_to_another_available_mitra(browser_page):
     expect(page.get_by_test_id("session-mitra")).to_have_text("Dina")
     expect(page.get_by_test_id("timeline")).to_contain_text("rerouted")
 
-    session = Session.objects.get(pk=session.pk)
+    session = backend(Session.objects.get, pk=session.pk)
     assert session.mitra_id == dina.id and session.state == "active"
-    assert AuditLog.objects.filter(action="session.reroute", actor=staff, target_id=str(session.id)).exists()
+    assert backend(
+        lambda: AuditLog.objects.filter(action="session.reroute", actor=staff, target_id=str(session.id)).exists()
+    )

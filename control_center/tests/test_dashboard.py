@@ -21,10 +21,12 @@ pytestmark = [pytest.mark.urls("halobestie.urls_internal"), pytest.mark.django_d
 def _request(state: str, *, wait_seconds: float = 0, created=None) -> PairingRequest:
     client = make_client("Tamu").user
     created = created or timezone.now()
-    request = PairingRequest.objects.create(client=client, free_trial=True, state=state,
-                                            expires_at=created + timedelta(seconds=60))
+    request = PairingRequest.objects.create(
+        client=client, free_trial=True, state=state, expires_at=created + timedelta(seconds=60)
+    )
     PairingRequest.objects.filter(pk=request.pk).update(
-        created_at=created, ended_at=created + timedelta(seconds=wait_seconds) if state != "searching" else None)
+        created_at=created, ended_at=created + timedelta(seconds=wait_seconds) if state != "searching" else None
+    )
     return request
 
 
@@ -49,7 +51,8 @@ def test_revenue_today_counts_paid_transactions_paid_today(session_tier):
     now = timezone.now()
     Transaction.objects.filter(session=paid_today).update(status="paid", paid_at=now)
     Transaction.objects.filter(session=paid_yesterday).update(
-        status="paid", paid_at=selectors.today_start() - timedelta(seconds=1))
+        status="paid", paid_at=selectors.today_start() - timedelta(seconds=1)
+    )
     assert Transaction.objects.filter(session=still_pending, status="pending").exists()
     assert selectors.revenue_today() == session_tier.price
 
@@ -71,9 +74,16 @@ def test_dashboard_page_shows_the_figures(cc, session_tier):
     make_mitra("Budi", online=True)
     waiting = pairing_request_create(client=make_client("Ani").user, free_trial=True)
     session = flag(live_session())
-    Transaction.objects.create(client=session.client, session=session, kind="session", amount=90000,
-                               status="paid", paid_at=timezone.now(), external_id="hb-test-1",
-                               expires_at=timezone.now())
+    Transaction.objects.create(
+        client=session.client,
+        session=session,
+        kind="session",
+        amount=90000,
+        status="paid",
+        paid_at=timezone.now(),
+        external_id="hb-test-1",
+        expires_at=timezone.now(),
+    )
     r = cc.get("/")
     assert r.status_code == 200
     html = r.content.decode()
@@ -109,3 +119,9 @@ def test_dashboard_queries_do_not_grow_with_rows(cc, django_assert_max_num_queri
     with CaptureQueriesContext(connection) as many:
         cc.get("/dashboard/live/")
     assert len(many) == len(few)
+
+
+def test_today_is_the_staff_day(settings):
+    settings.STAFF_TIME_ZONE = "Asia/Jakarta"
+    start = selectors.today_start()
+    assert (start.hour, start.minute, start.utcoffset()) == (0, 0, timedelta(hours=7))

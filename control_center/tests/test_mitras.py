@@ -44,8 +44,10 @@ def test_list_queries_do_not_grow_with_rows(cc):
 
 
 def test_create_mitra_writes_and_audits(cc, operator):
-    r = cc.post("/mitras/new/", {"phone": "0812 3456 7890", "display_name": "  Bestie   Nia ", "bio": "Psikolog",
-                                 "photo_url": ""})
+    r = cc.post(
+        "/mitras/new/",
+        {"phone": "0812 3456 7890", "display_name": "  Bestie   Nia ", "bio": "Psikolog", "photo_url": ""},
+    )
     mitra = Mitra.objects.get(phone="+6281234567890")
     assert r.status_code == 302 and r["Location"] == f"/mitras/{mitra.id}/"
     assert mitra.display_name == "Bestie Nia" and mitra.is_active
@@ -69,8 +71,10 @@ def test_edit_mitra(cc):
     mitra = make_mitra("Sari").user
     r = cc.get(f"/mitras/{mitra.id}/edit/")
     assert mitra.phone.encode() in r.content
-    r = cc.post(f"/mitras/{mitra.id}/edit/", {"phone": mitra.phone, "display_name": "Sari W.", "bio": "Baru",
-                                              "photo_url": "https://example.com/sari.jpg"})
+    r = cc.post(
+        f"/mitras/{mitra.id}/edit/",
+        {"phone": mitra.phone, "display_name": "Sari W.", "bio": "Baru", "photo_url": "https://example.com/sari.jpg"},
+    )
     assert r.status_code == 302
     mitra.refresh_from_db()
     assert (mitra.display_name, mitra.bio, mitra.photo_url) == ("Sari W.", "Baru", "https://example.com/sari.jpg")

@@ -37,8 +37,12 @@ def test_the_page_has_every_key_in_its_group(cc):
 
 def test_saving_changes_writes_and_audits_only_what_changed(cc, operator):
     data = _current()
-    data.update(max_customers_per_mitra="5", pairing_timeout="90", client_identity_for_mitra="display_name",
-                ending_soon_warnings="60, 600")
+    data.update(
+        max_customers_per_mitra="5",
+        pairing_timeout="90",
+        client_identity_for_mitra="display_name",
+        ending_soon_warnings="60, 600",
+    )
     data.pop("client_can_end_early")  # unchecked box = off
     r = cc.post("/settings/", data)
     assert r.status_code == 302
@@ -47,9 +51,13 @@ def test_saving_changes_writes_and_audits_only_what_changed(cc, operator):
     assert row.ending_soon_warnings == "600,60" and row.client_can_end_early is False
     audit = AuditLog.objects.get(action="settings.update")
     assert audit.actor == operator
-    assert audit.after == {"max_customers_per_mitra": 5, "pairing_timeout": 90,
-                           "client_identity_for_mitra": "display_name", "ending_soon_warnings": "600,60",
-                           "client_can_end_early": False}
+    assert audit.after == {
+        "max_customers_per_mitra": 5,
+        "pairing_timeout": 90,
+        "client_identity_for_mitra": "display_name",
+        "ending_soon_warnings": "600,60",
+        "client_can_end_early": False,
+    }
     assert audit.before["max_customers_per_mitra"] == 3
 
 

@@ -9,8 +9,9 @@ from django.urls import NoReverseMatch, reverse
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("path", ["/", "/login/", "/admin/", "/admin/login/", "/mitras/", "/dashboard/live/",
-                                  "/settings/", "/audit/"])
+@pytest.mark.parametrize(
+    "path", ["/", "/login/", "/admin/", "/admin/login/", "/mitras/", "/dashboard/live/", "/settings/", "/audit/"]
+)
 def test_public_app_does_not_route_the_control_center(path, operator):
     web = DjangoClient()
     web.force_login(operator)  # even a signed-in staff member

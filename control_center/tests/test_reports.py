@@ -51,3 +51,17 @@ def test_bad_status_changes_nothing(cc):
     report.refresh_from_db()
     assert report.status == SessionReport.Status.OPEN
     assert cc.get(f"/reports/{report.id}/").status_code == 405
+
+
+def test_queue_queries_do_not_grow_with_rows(cc):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _report()
+    with CaptureQueriesContext(connection) as few:
+        cc.get("/reports/")
+    for _ in range(6):
+        _report()
+    with CaptureQueriesContext(connection) as many:
+        cc.get("/reports/")
+    assert len(many) == len(few)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import AuditLog
 from chat.models import Message, Session, SessionClosure, SessionEvent
 from chat.services.messages import message_send
+from control_center import selectors
 from halobestie.testing.fixtures import make_client, make_mitra
 
 from .factories import flag, live_session
@@ -44,7 +45,7 @@ def test_list_filters(cc):
     assert _ids(cc.get("/sessions/", {"mitra": str(budi.id)})) == {str(mine.id)}
     assert _ids(cc.get("/sessions/", {"client": "ani"})) == {str(mine.id)}
     assert _ids(cc.get("/sessions/", {"flagged": "on"})) == {str(flagged.id)}
-    day = timezone.localdate() - timedelta(days=3)
+    day = selectors.today_start().date() - timedelta(days=3)
     assert _ids(cc.get("/sessions/", {"day": day.isoformat()})) == {str(old.id)}
 
 

@@ -18,12 +18,20 @@ def test_list_groups_session_and_extension_tiers(cc, session_tier, extension_tie
 
 
 def test_create_tier(cc, operator):
-    r = cc.post("/tiers/new/", {"kind": "session", "name": " Curhat  45 menit ", "minutes": "45", "price": "70000",
-                                "sort_order": "3"})
+    r = cc.post(
+        "/tiers/new/",
+        {"kind": "session", "name": " Curhat  45 menit ", "minutes": "45", "price": "70000", "sort_order": "3"},
+    )
     assert r.status_code == 302
     tier = Tier.objects.get()
     assert (tier.kind, tier.name, tier.minutes, tier.price, tier.sort_order, tier.is_active) == (
-        "session", "Curhat 45 menit", 45, 70000, 3, True)
+        "session",
+        "Curhat 45 menit",
+        45,
+        70000,
+        3,
+        True,
+    )
     row = AuditLog.objects.get(action="tier.create")
     assert row.actor == operator and row.target_id == str(tier.id) and row.after["price"] == 70000
 
@@ -35,8 +43,10 @@ def test_create_tier_rejects_bad_values(cc):
 
 
 def test_edit_tier_audits_the_change(cc, session_tier):
-    r = cc.post(f"/tiers/{session_tier.id}/edit/", {"name": session_tier.name, "minutes": "30", "price": "55000",
-                                                    "sort_order": "0", "kind": "extension"})
+    r = cc.post(
+        f"/tiers/{session_tier.id}/edit/",
+        {"name": session_tier.name, "minutes": "30", "price": "55000", "sort_order": "0", "kind": "extension"},
+    )
     assert r.status_code == 302
     session_tier.refresh_from_db()
     assert session_tier.price == 55000

@@ -18,10 +18,17 @@ pytestmark = [pytest.mark.urls("halobestie.urls_internal"), pytest.mark.django_d
 RFC_SECRET = base64.b32encode(b"12345678901234567890").decode()
 
 
-@pytest.mark.parametrize("at, code", [
-    (59, "287082"), (1111111109, "081804"), (1111111111, "050471"), (1234567890, "005924"),
-    (2000000000, "279037"), (20000000000, "353130"),
-])
+@pytest.mark.parametrize(
+    "at, code",
+    [
+        (59, "287082"),
+        (1111111109, "081804"),
+        (1111111111, "050471"),
+        (1234567890, "005924"),
+        (2000000000, "279037"),
+        (20000000000, "353130"),
+    ],
+)
 def test_rfc6238_sha1_vectors(at, code):
     # RFC 6238 appendix B, last six digits of the eight-digit SHA-1 values.
     assert totp.totp(RFC_SECRET, at=at) == code

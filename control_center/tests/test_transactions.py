@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import AuditLog
 from billing.models import PaymentIncident, Transaction
+from control_center import selectors
 from halobestie.testing.fixtures import make_client
 
 from .factories import live_session
@@ -37,7 +38,7 @@ def test_list_filters(cc, session_tier):
     assert shown() == {pending.external_id[:21], paid.external_id[:21], old.external_id[:21]}
     assert shown(status="paid") == {paid.external_id[:21]}
     assert shown(kind="extension") == set()
-    assert shown(day=(timezone.localdate() - timedelta(days=2)).isoformat()) == {old.external_id[:21]}
+    assert shown(day=(selectors.today_start().date() - timedelta(days=2)).isoformat()) == {old.external_id[:21]}
 
 
 def test_list_queries_do_not_grow_with_rows(cc, session_tier):
@@ -77,8 +78,9 @@ def test_mark_refunded(cc, operator, session_tier):
 
 def test_resolve_payment_incident(cc, operator, session_tier):
     tx = _paid_session(session_tier)
-    mismatch = PaymentIncident.objects.create(kind="amount_mismatch", external_id=tx.external_id, transaction=tx,
-                                              payload={"paid_amount": 1000})
+    mismatch = PaymentIncident.objects.create(
+        kind="amount_mismatch", external_id=tx.external_id, transaction=tx, payload={"paid_amount": 1000}
+    )
     unknown = PaymentIncident.objects.create(kind="unknown_invoice", external_id="hb-nope", payload={"id": "x"})
     html = cc.get("/transactions/attention/").content.decode()
     assert "amount mismatch" in html.lower() and "unknown invoice" in html.lower() and "hb-nope" in html
@@ -87,8 +89,9 @@ def test_resolve_payment_incident(cc, operator, session_tier):
     assert r.status_code == 302
     unknown.refresh_from_db()
     assert unknown.resolved_at and unknown.resolution_note == "Test invoice from Xendit dashboard"
-    assert AuditLog.objects.filter(action="payment_incident.resolve", actor=operator,
-                                   target_id=str(unknown.id)).exists()
+    assert AuditLog.objects.filter(
+        action="payment_incident.resolve", actor=operator, target_id=str(unknown.id)
+    ).exists()
     html = cc.get("/transactions/attention/").content.decode()
     assert "hb-nope" not in html and "amount mismatch" in html.lower()
 

@@ -31,8 +31,9 @@ BAD_CREDENTIALS = "Email or password is incorrect."
 
 def _next_url(request: HttpRequest) -> str:
     candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()},
-                                       require_https=request.is_secure()):
+    if url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return candidate
     return resolve_url(settings.LOGIN_REDIRECT_URL)
 
@@ -50,8 +51,14 @@ def _complete_login(request: HttpRequest, user, *, backend: str | None, email: s
     if via_totp:
         totp.mark_session_verified(request)
     lockout.login_succeeded(email=email)
-    audit_record(actor=user, action="staff.login", target=user, target_type="user",
-                 after={"totp": via_totp}, ip=client_ip(request))
+    audit_record(
+        actor=user,
+        action="staff.login",
+        target=user,
+        target_type="user",
+        after={"totp": via_totp},
+        ip=client_ip(request),
+    )
 
 
 def _refusal_status(refusal: lockout.LoginRefusal) -> int:
@@ -72,23 +79,28 @@ def login_view(request: HttpRequest) -> HttpResponse:
             form.add_error(None, refusal.message)
             status = _refusal_status(refusal)
         else:
-            user = authenticate(request, username=_find_staff_username(email),
-                                password=form.cleaned_data["password"])
+            user = authenticate(request, username=_find_staff_username(email), password=form.cleaned_data["password"])
             if user is None or not user.is_staff:
                 locked_until = lockout.login_failed(email=email, ip=ip)
-                form.add_error(None, BAD_CREDENTIALS if locked_until is None else
-                               BAD_CREDENTIALS + " The account is now locked for "
-                               f"{lockout.lock_seconds() // 60} minutes.")
+                form.add_error(
+                    None,
+                    BAD_CREDENTIALS
+                    if locked_until is None
+                    else BAD_CREDENTIALS + f" The account is now locked for {lockout.lock_seconds() // 60} minutes.",
+                )
                 status = 400
             elif totp.enrolled_totp(user) is not None:
-                request.session[PENDING_KEY] = {"user_id": user.pk, "backend": user.backend,
-                                                "email": email, "at": time.time()}
+                request.session[PENDING_KEY] = {
+                    "user_id": user.pk,
+                    "backend": user.backend,
+                    "email": email,
+                    "at": time.time(),
+                }
                 return redirect(reverse("control_center:login_totp") + "?" + urlencode({"next": _next_url(request)}))
             else:
                 _complete_login(request, user, backend=user.backend, email=email, via_totp=False)
                 return redirect(_next_url(request))
-    return render(request, "control_center/auth/login.html",
-                  {"form": form, "next": _next_url(request)}, status=status)
+    return render(request, "control_center/auth/login.html", {"form": form, "next": _next_url(request)}, status=status)
 
 
 @public_page
@@ -119,16 +131,18 @@ def login_totp_view(request: HttpRequest) -> HttpResponse:
             return redirect("control_center:login")
         form.add_error("code", "That code is not right (or was already used). Try the next one.")
         status = 400
-    return render(request, "control_center/auth/totp_login.html",
-                  {"form": form, "next": _next_url(request)}, status=status)
+    return render(
+        request, "control_center/auth/totp_login.html", {"form": form, "next": _next_url(request)}, status=status
+    )
 
 
 @require_POST
 @public_page
 def logout_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        audit_record(actor=request.user, action="staff.logout", target=request.user, target_type="user",
-                     ip=client_ip(request))
+        audit_record(
+            actor=request.user, action="staff.logout", target=request.user, target_type="user", ip=client_ip(request)
+        )
     auth_logout(request)
     messages.info(request, "You are signed out.")
     return redirect("control_center:login")
@@ -174,8 +188,7 @@ def totp_verify_view(request: HttpRequest) -> HttpResponse:
             form.add_error(None, refusal.message)
         elif totp.totp_verify(user=request.user, code=form.cleaned_data["code"]):
             totp.mark_session_verified(request)
-            audit_record(actor=request.user, action="staff.totp_verify", target=request.user,
-                         target_type="user", ip=ip)
+            audit_record(actor=request.user, action="staff.totp_verify", target=request.user, target_type="user", ip=ip)
             return redirect(_next_url(request))
         else:
             lockout.login_failed(email=email, ip=ip)

@@ -6,7 +6,9 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Page, Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+
+from .. import selectors
 
 PAGE_SIZE = 25
 
@@ -64,3 +66,10 @@ def paginate(request: HttpRequest, queryset, *, param: str = "page", per_page: i
 
 def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
+
+
+def session_or_404(session_id):
+    session = selectors.session_detail(session_id)
+    if session is None:
+        raise Http404("Session not found.")
+    return session

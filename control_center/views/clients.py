@@ -34,7 +34,6 @@ def client_detail(request: HttpRequest, client_id) -> HttpResponse:
         "sessions": paginate(request, selectors.client_sessions(client), param="sessions", per_page=20),
         "transactions": paginate(request, selectors.client_transactions(client), param="transactions", per_page=20),
         "devices": selectors.devices_for(client),
-        "device_return": request.path,
         "block_form": BlockForm(),
     }
     return render(request, "control_center/clients/detail.html", context)

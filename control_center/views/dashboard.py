@@ -12,9 +12,13 @@ POLL_SECONDS = 5
 
 
 def _context() -> dict:
-    return {"figures": selectors.dashboard_figures(), "needs_attention": selectors.needs_attention_count(),
-            "open_reports": selectors.open_reports_count(),
-            "poll_seconds": POLL_SECONDS, "max_per_mitra": platform_settings().max_customers_per_mitra}
+    return {
+        "figures": selectors.dashboard_figures(),
+        "needs_attention": selectors.needs_attention_count(),
+        "open_reports": selectors.open_reports_count(),
+        "poll_seconds": POLL_SECONDS,
+        "max_per_mitra": platform_settings().max_customers_per_mitra,
+    }
 
 
 @staff_required

@@ -92,6 +92,5 @@ def mitra_detail(request: HttpRequest, mitra_id) -> HttpResponse:
         "rating": mitra_rating_summary(mitra, days=30),
         "feedback": selectors.mitra_recent_feedback(mitra),
         "devices": selectors.devices_for(mitra),
-        "device_return": request.path,
     }
     return render(request, "control_center/mitras/detail.html", context)

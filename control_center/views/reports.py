@@ -20,8 +20,12 @@ from .base import paginate, staff_required
 def report_list(request: HttpRequest) -> HttpResponse:
     form = ReportFilterForm(request.GET or None)
     page = paginate(request, selectors.report_list(form.status_filter()))
-    context = {"page": page, "form": form, "statuses": SessionReport.Status.choices,
-               "can_read_transcript": request.user.has_perm("chat.view_transcript")}
+    context = {
+        "page": page,
+        "form": form,
+        "statuses": SessionReport.Status.choices,
+        "can_read_transcript": request.user.has_perm("chat.view_transcript"),
+    }
     return render(request, "control_center/reports/list.html", context)
 
 
@@ -34,11 +38,18 @@ def report_update(request: HttpRequest, report_id) -> HttpResponse:
         messages.error(request, "Choose a status.")
     else:
         try:
-            session_report_resolve(report_id=report.id, actor=request.user, status=form.cleaned_data["status"],
-                                   resolution_note=form.cleaned_data["resolution_note"])
+            session_report_resolve(
+                report_id=report.id,
+                actor=request.user,
+                status=form.cleaned_data["status"],
+                resolution_note=form.cleaned_data["resolution_note"],
+            )
         except ApplicationError as exc:
             messages.error(request, exc.detail)
         else:
             messages.success(request, f"Report marked {form.cleaned_data['status'].replace('_', ' ')}.")
-    return redirect(request.POST.get("back") if request.POST.get("back", "").startswith("/reports/")
-                    else "control_center:report_list")
+    return redirect(
+        request.POST.get("back")
+        if request.POST.get("back", "").startswith("/reports/")
+        else "control_center:report_list"
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -13,14 +13,7 @@ from pairing.selectors import available_mitras
 
 from .. import selectors
 from ..forms import ForceCloseForm, RerouteForm, SessionFilterForm
-from .base import paginate, staff_required
-
-
-def _session_or_404(session_id):
-    session = selectors.session_detail(session_id)
-    if session is None:
-        raise Http404("Session not found.")
-    return session
+from .base import paginate, session_or_404, staff_required
 
 
 def _reroute_choices(session):
@@ -50,13 +43,13 @@ def _render_detail(request, session, *, reroute_form=None, close_form=None, stat
 
 @staff_required
 def session_detail(request: HttpRequest, session_id) -> HttpResponse:
-    return _render_detail(request, _session_or_404(session_id))
+    return _render_detail(request, session_or_404(session_id))
 
 
 @require_POST
 @staff_required
 def session_reroute_view(request: HttpRequest, session_id) -> HttpResponse:
-    session = _session_or_404(session_id)
+    session = session_or_404(session_id)
     form = RerouteForm(request.POST, available=_reroute_choices(session))
     if form.is_valid():
         to_mitra = form.cleaned_data["to_mitra"]
@@ -73,7 +66,7 @@ def session_reroute_view(request: HttpRequest, session_id) -> HttpResponse:
 @require_POST
 @staff_required
 def session_force_close_view(request: HttpRequest, session_id) -> HttpResponse:
-    session = _session_or_404(session_id)
+    session = session_or_404(session_id)
     form = ForceCloseForm(request.POST)
     if form.is_valid():
         try:

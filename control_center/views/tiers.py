@@ -18,8 +18,10 @@ from .base import client_ip, staff_required
 @staff_required
 def tier_list(request: HttpRequest) -> HttpResponse:
     tiers = Tier.objects.order_by("kind", "sort_order", "price")
-    context = {"session_tiers": [t for t in tiers if t.kind == Tier.Kind.SESSION],
-               "extension_tiers": [t for t in tiers if t.kind == Tier.Kind.EXTENSION]}
+    context = {
+        "session_tiers": [t for t in tiers if t.kind == Tier.Kind.SESSION],
+        "extension_tiers": [t for t in tiers if t.kind == Tier.Kind.EXTENSION],
+    }
     return render(request, "control_center/tiers/list.html", context)
 
 

@@ -24,8 +24,11 @@ def transaction_list(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 def needs_attention(request: HttpRequest) -> HttpResponse:
-    context = {"refunds": selectors.refunds_needed(), "incidents": selectors.open_payment_incidents(),
-               "note_form": NoteForm()}
+    context = {
+        "refunds": selectors.refunds_needed(),
+        "incidents": selectors.open_payment_incidents(),
+        "note_form": NoteForm(),
+    }
     return render(request, "control_center/transactions/attention.html", context)
 
 
@@ -49,8 +52,9 @@ def transaction_mark_refunded(request: HttpRequest, transaction_id) -> HttpRespo
     tx = get_object_or_404(Transaction, pk=transaction_id)
     return _run_with_note(
         request,
-        lambda note: services.transaction_mark_refunded(actor=request.user, transaction_id=tx.id, note=note,
-                                                        ip=client_ip(request)),
+        lambda note: services.transaction_mark_refunded(
+            actor=request.user, transaction_id=tx.id, note=note, ip=client_ip(request)
+        ),
         "Transaction marked refunded.",
     )
 
@@ -61,7 +65,8 @@ def incident_resolve(request: HttpRequest, incident_id: int) -> HttpResponse:
     incident = get_object_or_404(PaymentIncident, pk=incident_id)
     return _run_with_note(
         request,
-        lambda note: services.payment_incident_resolve(actor=request.user, incident_id=incident.id, note=note,
-                                                       ip=client_ip(request)),
+        lambda note: services.payment_incident_resolve(
+            actor=request.user, incident_id=incident.id, note=note, ip=client_ip(request)
+        ),
         "Incident resolved.",
     )

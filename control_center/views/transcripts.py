@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,27 +14,31 @@ from accounts.services import audit_record
 from chat.selectors import transcript_messages
 
 from ..auth import totp
-from .base import client_ip, staff_required
-from .sessions import _session_or_404
+from .base import client_ip, session_or_404, staff_required
 
 PERMISSION = "chat.view_transcript"
 
 
 @staff_required
 def session_transcript(request: HttpRequest, session_id) -> HttpResponse:
-    session = _session_or_404(session_id)
+    session = session_or_404(session_id)
     ip = client_ip(request)
     if not request.user.has_perm(PERMISSION):
         audit_record(actor=request.user, action="transcript.denied", target=session, ip=ip)
-        return render(request, "control_center/forbidden.html",
-                      {"reason": "Reading transcripts needs the \u201cCan read session transcripts\u201d "
-                                 "permission (the Supervisors group)."}, status=403)
+        return render(
+            request,
+            "control_center/forbidden.html",
+            {
+                "reason": "Reading transcripts needs the \u201cCan read session transcripts\u201d "
+                "permission (the Supervisors group)."
+            },
+            status=403,
+        )
     if totp.transcript_needs_totp(request):
         if totp.enrolled_totp(request.user) is None:
             messages.info(request, "Transcripts need two-factor sign-in: set it up first.")
             return redirect("control_center:totp_setup")
         return redirect(reverse("control_center:totp_verify") + "?" + urlencode({"next": request.path}))
     audit_record(actor=request.user, action="transcript.view", target=session, ip=ip)
-    context = {"session": session, "messages_list": transcript_messages(session),
-               "requires_totp": getattr(settings, "STAFF_TRANSCRIPT_REQUIRES_TOTP", False)}
+    context = {"session": session, "messages_list": transcript_messages(session)}
     return render(request, "control_center/sessions/transcript.html", context)

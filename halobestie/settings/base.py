@@ -170,6 +170,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several shapes have a "status" enum; name each so the schema is stable and unambiguous.
+    "ENUM_NAME_OVERRIDES": {"PresenceStatusEnum": ["online", "offline"]},
     # Views validate PATCH bodies like any other (not partially): keep `required` in the schema.
     "COMPONENT_SPLIT_PATCH": False,
     # Swagger/Redoc assets served by us (no CDN: works offline and under our CSP).

@@ -59,6 +59,14 @@ def handlers_for(role: str) -> dict[str, Handler]:
     return _handlers[role]
 
 
+def _frame_bytes(raw: str | bytes) -> int:
+    """The frame's UTF-8 size for the limit check: bytes, not characters. A text that cannot
+    reach the limit even at 4 bytes per character is not encoded (the common case)."""
+    if isinstance(raw, bytes) or len(raw) * 4 <= settings.WS_MAX_FRAME_BYTES:
+        return len(raw)
+    return len(raw.encode("utf-8", "surrogatepass"))
+
+
 class FrameError(Exception):
     def __init__(self, code: str, detail: str):
         super().__init__(detail)
@@ -198,7 +206,7 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
                     await self.close(code=CLOSE_THROTTLED)
                     return
                 raise FrameError("throttled", "Too many frames; slow down.")
-            if raw is None or len(raw) > settings.WS_MAX_FRAME_BYTES:
+            if raw is None or _frame_bytes(raw) > settings.WS_MAX_FRAME_BYTES:
                 raise FrameError("frame_too_large", "Frames are limited to 64 KiB.")
             try:
                 frame = json.loads(raw)

@@ -194,3 +194,62 @@ async def in_thread(fn, *args, **kwargs):
             connection.close()
 
     return await asyncio.to_thread(run)
+
+
+class CeleryWorker:
+    """A real Celery worker subprocess (optionally running beat, `-B`) on `queue`, sharing the
+    test database and Redis. `kill()` is SIGKILL: the worker dies with its reserved tasks."""
+
+    def __init__(self, queue: str, *, name: str, beat: bool = False, workdir: Path | None = None,
+                 env: dict | None = None):
+        self.queue = queue
+        self.name = name
+        self.beat = beat
+        self.workdir = workdir or Path("/tmp")
+        self.extra_env = env or {}
+        self.proc: subprocess.Popen | None = None
+        self.log_path = self.workdir / f"{name}.log"
+
+    @property
+    def hostname(self) -> str:
+        return f"{self.name}@{socket.gethostname()}"
+
+    def start(self, app, timeout: float = 60) -> CeleryWorker:
+        cmd = [sys.executable, "-m", "celery", "-A", "halobestie", "worker", "-l", "warning", "-P", "solo",
+               "-Q", self.queue, "-n", self.hostname, "--without-gossip", "--without-mingle"]
+        if self.beat:
+            cmd += ["-B", "-s", str(self.workdir / f"{self.name}-beat-schedule")]
+        env = server_env(CELERY_TASK_ALWAYS_EAGER="False", CELERY_QUEUE=self.queue, **self.extra_env)
+        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker {self.name} exited: {self.log_path.read_text()[-2000:]}")
+            if app.control.ping(destination=[self.hostname], timeout=0.5):
+                return self
+        raise RuntimeError(f"worker {self.name} did not answer a ping in {timeout} s")
+
+    def scheduled(self, app) -> list[dict]:
+        """The ETA tasks this worker holds in memory (reserved, not yet due)."""
+        replies = app.control.inspect(destination=[self.hostname], timeout=2).scheduled() or {}
+        return replies.get(self.hostname, [])
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        if getattr(self, "_log", None):
+            self._log.close()
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""

@@ -53,8 +53,9 @@ def test_public_and_internal_asgi_apps_route_differently():
         status, _, body = await asgi_get(public_app, "/api/shared/health")
         assert (status, json.loads(body)) == (200, {"status": "ok"})
         # The internal app serves admin and the control center (login pages / redirects)...
-        status, _, _ = await asgi_get(internal_app, "/admin/login/")
-        assert status == 200
+        status, headers, _ = await asgi_get(internal_app, "/admin/login/")
+        # The admin signs staff in through the control center's login (lockout, TOTP).
+        assert status == 302 and headers["location"].startswith("/login/")
         status, headers, _ = await asgi_get(internal_app, "/mitras/")
         assert status == 302 and "/login/" in headers["location"]
         # ...and none of the app API.

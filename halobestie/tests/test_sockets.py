@@ -7,7 +7,7 @@ import json
 import pytest
 
 from accounts.services import client_set_blocked, mitra_set_active
-from halobestie.testing.fixtures import client_token, make_client, make_mitra, mitra_token
+from halobestie.testing.fixtures import client_token, make_client, make_mitra
 from halobestie.testing.live import LiveServer, WsClient, in_thread
 from halobestie.testing.tokens import mint_id_token
 
@@ -178,6 +178,38 @@ def test_frames_over_64_kib_get_an_error_and_the_socket_stays_open(server):
         ok = await sock.request("ping", {"pad": "y" * (60 * 1024)})
         assert ok["type"] == "pong"
         await sock.close()
+
+    asyncio.run(scenario())
+
+
+def test_the_frame_limit_counts_bytes_not_characters(server):
+    ani = make_client("Ani")
+
+    async def scenario():
+        sock = await ws(server, "client", ani.token).connect()
+        # 20,000 four-byte characters: 80 KB on the wire, under 64 Ki characters.
+        wide = json.dumps({"type": "ping", "data": {"pad": "😊" * 20000}}, ensure_ascii=False)
+        count = len(sock.frames)
+        await sock.send(wide)
+        err = await sock.wait_for(lambda f: f["type"] in ("error", "pong"), start=count)
+        assert err["type"] == "error" and err["data"]["code"] == "frame_too_large"
+        assert (await sock.request("ping"))["type"] == "pong"
+        await sock.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_flood_is_throttled_then_closed(server):
+    ani = make_client("Ani")
+
+    async def scenario():
+        sock = await ws(server, "client", ani.token).connect()
+        for i in range(200):
+            await sock.send({"type": "ping", "ref": f"f{i}"})
+        assert await closed_with(sock) == 4429
+        throttled = [f for f in sock.events("error") if f["data"]["code"] == "throttled"]
+        assert throttled
+        assert 30 <= len(sock.events("pong")) < 200
 
     asyncio.run(scenario())
 

@@ -60,7 +60,7 @@ def test_offer_blast_to_600_mitras_is_one_task_in_two_batches(fake_fcm, django_c
     MitraPresence.objects.bulk_create(
         [MitraPresence(mitra=m, status="online", since=now, last_heartbeat_at=now) for m in mitras])
     tokens = {fcm_token(f"m{i}") for i in range(600)}
-    Device.objects.bulk_create([Device(fcm_token=t, platform="android", mitra=m) for t, m in zip(tokens, mitras)])
+    Device.objects.bulk_create([Device(fcm_token=t, platform="android", mitra=m) for t, m in zip(tokens, mitras, strict=True)])
     ani = make_client("Ani")
     caplog.set_level(logging.INFO, logger="notifications.push")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -204,3 +204,15 @@ def test_log_backend_logs_only_type_and_device_count(settings, django_capture_on
     everything = "\n".join(lines)
     assert "rahasia" not in everything and "Pesan baru" not in everything
     assert not any(t in everything for t in tokens)
+
+
+def test_a_retry_skips_a_token_that_moved_to_another_user(fake_fcm, session_pair):
+    ani, budi, sid = session_pair
+    token = add_device(ani)
+    device = ani.user.devices.get()
+    citra = make_client("Citra")
+    Device.objects.filter(pk=device.pk).update(client=citra.user)  # Citra signed in on that phone
+    result = tasks.push_send.apply(kwargs={"event": "session_closed", "data": {"session_id": sid},
+                                           "client_ids": [str(ani.id)], "device_ids": [device.pk]}).get()
+    assert result["skipped"] == "no_devices"
+    assert fake_fcm.messages_to(token) == []

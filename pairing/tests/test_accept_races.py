@@ -1,42 +1,16 @@
 """First accept wins, and capacity holds, under real concurrency: threads, each with its own
 PostgreSQL connection, hitting the accept endpoint at the same moment."""
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from chat.models import LIVE_STATES, Session
+from halobestie.testing.concurrency import race
 from halobestie.testing.fixtures import make_client, make_mitra, request_trial, set_platform_settings
 from pairing.models import PairingOffer, PairingRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def race(calls) -> list:
-    """Run each zero-argument callable on its own thread, all released at once."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(i, fn):
-        try:
-            barrier.wait(10)
-            results[i] = fn()
-        except Exception as exc:  # noqa: BLE001 - reported below
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not any(t.is_alive() for t in threads), "a racer hung"
-    errors = [r for r in results if isinstance(r, Exception)]
-    assert not errors, errors
-    return results
 
 
 def accept_call(mitra, request_id):
@@ -116,3 +90,30 @@ def test_two_mitras_each_at_capacity_minus_one_racing_for_several_requests():
     assert Session.objects.count() == 6
     assert set(PairingRequest.objects.values_list("state", flat=True)) == {"matched"}
     assert len({s["client"]["id"] for s in created}) == 6
+
+
+def test_cancel_racing_accepts_has_one_outcome():
+    mitras = [make_mitra(f"M{i}", online=True) for i in range(3)]
+    for round_no in range(5):
+        ani = make_client(f"Ani{round_no}")
+        rid = request_trial(ani)["id"]
+
+        def cancel(ani=ani, rid=rid):
+            r = ani.api.post(f"/api/client/pairing-requests/{rid}/cancel")
+            return r.status_code, r.json()
+
+        results = race([cancel] + [accept_call(m, rid) for m in mitras])
+        request = PairingRequest.objects.get(pk=rid)
+        cancel_status = results[0][0]
+        accepted = [body for status, body in results[1:] if status == 201]
+        if request.state == "cancelled":
+            assert cancel_status == 200 and accepted == []
+            assert not Session.objects.filter(client=ani.user).exists()
+            assert set(PairingOffer.objects.filter(request_id=rid).values_list("state", flat=True)) == {"withdrawn"}
+        else:
+            assert request.state == "matched"
+            assert cancel_status == 409 and results[0][1]["code"] == "invalid_state"
+            assert len(accepted) == 1
+            assert Session.objects.filter(client=ani.user).count() == 1
+        losers = [body["code"] for status, body in results[1:] if status == 409]
+        assert set(losers) <= {"already_taken", "invalid_state"}

@@ -129,6 +129,21 @@ def test_blocked_client_cannot_start(client_ani, mitra_budi, session_tier):
     assert not PairingRequest.objects.exists()
 
 
+def test_blocking_a_searching_client_withdraws_its_request(client_ani, mitra_budi,
+                                                          django_capture_on_commit_callbacks):
+    rid = request_trial(client_ani)["id"]
+    with EventProbe(mitra_group(mitra_budi.id)) as probe:
+        with django_capture_on_commit_callbacks(execute=True):
+            client_set_blocked(client=client_ani.user, blocked=True, actor=None, reason="abuse")
+        withdrawn = probe.wait_event("pairing.offer_withdrawn", id=rid)
+        assert withdrawn["data"]["reason"] == "cancelled"
+    assert PairingRequest.objects.get(pk=rid).state == "cancelled"
+    assert offers_of(mitra_budi) == []
+    r = mitra_budi.api.post(f"/api/mitra/pairing-requests/{rid}/accept")
+    assert r.status_code == 409 and r.json()["code"] == "invalid_state"
+    assert not Session.objects.exists()
+
+
 def test_anonymous_client_and_paid_tier_needs_registration(mitra_budi, session_tier):
     anon = make_client("Tamu", anonymous=True)
     r = create(anon, tier_id=str(session_tier.id))

@@ -25,7 +25,8 @@ from django.conf import settings
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
-from hypothesis import HealthCheck, settings as hsettings
+from hypothesis import HealthCheck
+from hypothesis import settings as hsettings
 from schemathesis.core.failures import AcceptedNegativeData, Failure
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.openapi.checks import RejectedPositiveData
@@ -35,6 +36,7 @@ from chat.models import Message
 from halobestie.testing.fixtures import make_client, make_mitra, send_message, start_trial_session
 from notifications.models import Device
 from pairing.models import PairingRequest
+from reliability.figures import record
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 CASES: dict[str, int] = {}  # operation label (role) -> cases sent
@@ -356,6 +358,7 @@ def test_fuzz_xendit_webhook(case, world_registered):
 
 
 def test_fuzz_figures():
-    """Prints how much was fuzzed (runs after the fuzz tests in this module)."""
+    """Records how much was fuzzed (runs after the fuzz tests of this module)."""
     if CASES:
-        print(f"\nschema fuzzing: {sum(CASES.values())} cases over {len(CASES)} operation/role pairs")
+        record("schema fuzzing", f"{sum(CASES.values())} requests over {len(CASES)} operation/role pairs "
+                                 f"({len({k.split(' as ')[0] for k in CASES})} operations)")
