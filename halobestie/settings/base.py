@@ -79,7 +79,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "id"
+LANGUAGE_CODE = "en"
 LANGUAGES = [("id", "Bahasa Indonesia"), ("en", "English")]
 # The API speaks UTC (api.md); the control center shows staff their own zone.
 TIME_ZONE = "UTC"
@@ -95,6 +95,10 @@ LOGIN_URL = "control_center:login"
 LOGIN_REDIRECT_URL = "control_center:dashboard"
 SESSION_COOKIE_AGE = env.int("STAFF_SESSION_SECONDS", default=8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Staff login: lock an email after this many failures in the window; TOTP for transcripts.
+STAFF_LOGIN_LOCK_AFTER = env.int("STAFF_LOGIN_LOCK_AFTER", default=5)
+STAFF_LOGIN_LOCK_SECONDS = env.int("STAFF_LOGIN_LOCK_SECONDS", default=15 * 60)
+STAFF_TRANSCRIPT_REQUIRES_TOTP = env.bool("STAFF_TRANSCRIPT_REQUIRES_TOTP", default=False)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 

@@ -38,5 +38,7 @@ SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Whoever reads transcripts must have a second factor in production.
+STAFF_TRANSCRIPT_REQUIRES_TOTP = env.bool("STAFF_TRANSCRIPT_REQUIRES_TOTP", default=True)
 LOG_FORMAT = "json"
 LOGGING["handlers"]["console"]["formatter"] = env("LOG_FORMAT", default="json")  # noqa: F405
