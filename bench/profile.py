@@ -1,4 +1,7 @@
-"""Summarise a py-spy `--format raw --threads` recording (on-CPU samples only).
+"""Summarise a py-spy `record --format raw --threads --gil` recording.
+
+With `--gil` a sample is taken only of the thread holding the GIL, so the samples are the
+process's CPU time running Python (plus C code that keeps the GIL), attributed by thread.
 
 Each line is `thread (tid): name;frame;frame;... count`, a frame `func (path:line)`.
 The summary: how busy each thread was, where the CPU goes by category (each sample goes to
@@ -183,7 +186,8 @@ def summarize(path: Path, rate: int = 250, seconds: float | None = None) -> dict
 
 
 def write_text(summary: dict, out: Path) -> None:
-    lines = [f"py-spy on-CPU samples: {summary.get('samples')} at {summary.get('rate_hz')} Hz", "", "threads:"]
+    lines = [f"py-spy samples of the GIL-holding thread: {summary.get('samples')} at {summary.get('rate_hz')} Hz"
+             f" over {summary.get('seconds')} s ({summary.get('what', '')})", "", "threads (share of samples, ~% of a core):"]
     for t in summary.get("threads", []):
         busy = f", ~{t['busy_pct_of_one_core']:.0f}% of a core" if t.get("busy_pct_of_one_core") else ""
         lines.append(f"  {t['pct_of_samples']:5.1f}%  {t['thread']} (x{t['count']}){busy}")

@@ -255,9 +255,10 @@ def markdown(res: dict) -> str:
         elif prof.get("last_ms"):
             rate = f" (last offer after {_f(prof['last_ms'])} ms)"
         lines += ["", f"## Where the project server's CPU goes: {prof.get('what', name)} (py-spy)", "",
-                  f"{prof['samples']} on-CPU samples at {prof['rate_hz']} Hz over {prof['seconds']} s{rate}; "
-                  f"a separate run from the measured ones. Full listing: `bench/results/profile_{name}.txt`.", "",
-                  "| thread | share of samples | on CPU (% of a core) |", "|---|---|---|"]
+                  f"{prof['samples']} samples of the thread holding the GIL (`py-spy record --gil`: CPU spent "
+                  f"running Python) at {prof['rate_hz']} Hz over {prof['seconds']} s{rate}; a separate run from "
+                  f"the measured ones. Full listing: `bench/results/profile_{name}.txt`.", "",
+                  "| thread | share of samples | holds the GIL (% of wall time) |", "|---|---|---|"]
         for t in prof["threads"][:5]:
             lines.append(f"| {t['thread']} (x{t['count']}) | {t['pct_of_samples']:.1f}% | {_f(t['busy_pct_of_one_core'])} |")
         lines += ["", "| category (first matching rule) | share |", "|---|---|"]

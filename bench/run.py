@@ -253,7 +253,7 @@ class Bench:
         from bench.stack import Stack
 
         cfg = self.cfg
-        self.stack = Stack(RESULTS.parent / ".logs")
+        self.stack = Stack(Path(__file__).resolve().parent / ".logs")
         log(f"setup: database {self.stack.db_name} (fresh), Redis prefix {self.stack.prefix}, "
             f"settings {self.stack.settings} with DEBUG off")
         self.stack.create_database()
@@ -299,14 +299,15 @@ class Bench:
 
     @contextlib.contextmanager
     def spy(self, server, seconds: int, name: str, what: str):
-        """py-spy record (on-CPU samples, all threads) of one server process for `seconds`."""
+        """py-spy record of one server process for `seconds`: samples of the thread holding the
+        GIL (`--gil`), i.e. where the process spends CPU running Python."""
         from bench.profile import summarize, write_text
 
         raw = self.stack.logdir / f"profile_{name}.raw"
         raw.unlink(missing_ok=True)
         proc = subprocess.Popen(
             [deps.py_spy(), "record", "--pid", str(server.pid), "--duration", str(seconds), "--rate", "250",
-             "--format", "raw", "--threads", "--nonblocking", "--output", str(raw)],
+             "--format", "raw", "--threads", "--gil", "--nonblocking", "--output", str(raw)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.stack.children.append(proc)
         time.sleep(0.5)

@@ -121,6 +121,9 @@ class Stack:
     def __init__(self, logdir: Path):
         self.logdir = logdir
         logdir.mkdir(parents=True, exist_ok=True)
+        for old in logdir.glob("*"):
+            if old.is_file():
+                old.unlink()
         self.children: list[subprocess.Popen] = []
         self.db_name = os.environ.get("BENCH_DATABASE", "halobestie_bench")
         self.pg_url = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")

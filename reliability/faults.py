@@ -183,7 +183,8 @@ class CapturingServer(LiveServer):
         return False
 
     def output(self) -> str:
-        self.log_file.flush()
+        if not self.log_file.closed:
+            self.log_file.flush()
         return Path(self.log_file.name).read_text(errors="replace")
 
     def stop(self) -> None:

@@ -127,7 +127,7 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
         await asyncio.sleep(settings.WS_AUTH_TIMEOUT)
         if self.user is None:
             await self._send({"type": "error", "data": {"code": "not_authenticated",
-                              "detail": "Authenticate within 10 seconds."}})
+                              "detail": f"Authenticate within {settings.WS_AUTH_TIMEOUT:g} seconds."}})
             await self.close(code=CLOSE_AUTH_FAILED)
 
     async def _authenticate(self, token: str, ref) -> None:
