@@ -190,7 +190,11 @@ def test_typing_is_rate_limited_per_socket(server):
     async def scenario():
         client_ws = await WsClient(f"{server.ws_url}/ws/client/", ani.token).connect()
         mitra_ws = await WsClient(f"{server.ws_url}/ws/mitra/", budi.token).connect()
-        results = [await client_ws.request("typing", {"session_id": sid, "is_typing": True}) for _ in range(5)]
+        # A burst, sent without waiting for answers (the limit is two per second).
+        refs = [f"t{i}" for i in range(5)]
+        for ref in refs:
+            await client_ws.send({"type": "typing", "ref": ref, "data": {"session_id": sid, "is_typing": True}})
+        results = [await client_ws.wait_for(lambda f, ref=ref: f.get("ref") == ref) for ref in refs]
         assert results[0]["type"] == "ack"
         assert {r["data"]["code"] for r in results[1:] if r["type"] == "error"} <= {"throttled"}
         assert any(r["type"] == "error" for r in results[1:])

@@ -18,6 +18,7 @@ _refusals = {
     ),
     "XENDIT_CALLBACK_TOKEN is unset": not env("XENDIT_CALLBACK_TOKEN", default=""),
     "DEBUG is on": env.bool("DEBUG", default=False),
+    "FCM_BASE_URL is set (pushes would go to a fake FCM)": bool(env("FCM_BASE_URL", default="")),
     "SECRET_KEY is the development default or too short": SECRET_KEY.startswith("dev-insecure")
     or len(SECRET_KEY) < 50,
     "REDIS_URL is unset (production needs channels-redis and Celery)": not env(

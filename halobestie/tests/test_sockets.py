@@ -234,7 +234,7 @@ def test_one_user_many_sockets_all_get_every_event(server):
 
 def test_socket_is_closed_4401_when_its_token_expires(server):
     ani = make_client("Ani")
-    short = client_token(ani.user.firebase_uid, lifetime=3)
+    short = client_token(ani.user.firebase_uid, lifetime=5)
 
     async def scenario():
         sock = await ws(server, "client", short).connect()

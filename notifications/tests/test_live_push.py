@@ -16,7 +16,8 @@ from halobestie.testing.live import LiveServer, WsClient
 
 from .helpers import add_device, start_session
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow,
+              pytest.mark.filterwarnings("ignore:Message.token is deprecated:DeprecationWarning")]
 
 
 async def _until(condition, timeout: float = 10.0) -> None:

@@ -25,7 +25,8 @@ from pairing.models import MitraPresence
 
 from .helpers import add_device, fcm_token, send_message, start_session
 
-pytestmark = pytest.mark.django_db
+# The apps register FCM registration tokens (see notifications/push.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:Message.token is deprecated:DeprecationWarning")]
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from notifications.services import notify_on_commit, send_test_push
 from .fake_fcm import SEND_PATH
 from .helpers import add_device, send_message, start_session
 
-pytestmark = pytest.mark.django_db
+# The apps register FCM registration tokens (see notifications/push.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:Message.token is deprecated:DeprecationWarning")]
 
 
 def expected(token: str, *, type: str, data: dict, title: str, body: str, channel: str,

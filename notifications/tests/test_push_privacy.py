@@ -18,7 +18,8 @@ from notifications.texts import all_texts
 
 from .helpers import add_device, send_message
 
-pytestmark = pytest.mark.django_db
+# The apps register FCM registration tokens (see notifications/push.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:Message.token is deprecated:DeprecationWarning")]
 
 SECRET_BODY = "ZEBRA-UNGU-7731 cerita soal kantor dan atasan baru"
 SECRET_NAME = "Kirana Wulandari Secretname"
