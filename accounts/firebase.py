@@ -70,9 +70,10 @@ def _sync_emulator_env() -> None:
 
 
 def get_app() -> firebase_admin.App:
-    """The firebase-admin app for the current settings. The first one is the default app
-    (FCM uses it too); a later change of mode or credentials gets its own named app, since
-    an app's auth client keeps the credential and endpoints it was created with."""
+    """The firebase-admin app for the current settings (push sending uses it too). The
+    first one created is the default app; a later change of mode or credentials (tests
+    switch emulator mode per test) gets its own named app, since an app's auth client keeps
+    the credential and endpoints it was created with."""
     emulated = emulator_mode()
     key = "emulator" if emulated else f"live:{settings.FIREBASE_CREDENTIALS_FILE}"
     key = f"{key}:{settings.FIREBASE_PROJECT_ID}"

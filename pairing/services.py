@@ -254,6 +254,14 @@ def _offer_waiting_requests(mitra: Mitra) -> None:
         events.offer_sent(request, [mitra.id])
 
 
+def pairing_offer_waiting_requests(*, mitra_id) -> None:
+    """A slot of this mitra freed up (a session ended or moved to another mitra): if that
+    makes the mitra available again, it is offered the requests still searching."""
+    mitra = Mitra.objects.filter(pk=mitra_id).first()
+    if mitra is not None:
+        _offer_waiting_requests(mitra)
+
+
 def _get_request_for_client(client: Client, request_id) -> PairingRequest:
     rid = parse_uuid(request_id)
     request = PairingRequest.objects.filter(pk=rid, client=client).select_related("tier").first() if rid else None

@@ -189,3 +189,19 @@ def test_blocked_client_can_still_sign_in_and_read(client_ani):
     assert client_ani.api.post("/api/client/auth/session").status_code == 200
     assert client_ani.api.get("/api/client/me").status_code == 200
     assert client_ani.api.get("/api/client/sessions").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_first_sign_ins_make_one_client():
+    from halobestie.testing.concurrency import race
+
+    token = mint_id_token("uid-racer", provider="anonymous")
+
+    def sign_in():
+        r = api_for(token).post("/api/client/auth/session", {"display_name": "Balap"}, format="json")
+        return r.status_code, r.json()
+
+    results = race([sign_in] * 6)
+    assert sorted(status for status, _ in results) == [200] * 5 + [201]
+    assert len({body["id"] for _, body in results}) == 1
+    assert Client.objects.filter(firebase_uid="uid-racer").count() == 1

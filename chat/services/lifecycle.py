@@ -152,6 +152,9 @@ def _close(session: Session, *, closed_by: str, reason: str, now: datetime, note
 
     extensions_cancel_for_closed_session(session=session)
     notify_on_commit("session_closed", session=session, to=("client", "mitra"))
+    from pairing.services import pairing_offer_waiting_requests
+
+    pairing_offer_waiting_requests(mitra_id=session.mitra_id)  # a slot just freed up
     return session
 
 
@@ -373,6 +376,9 @@ def session_reroute(*, session_id, to_mitra, actor=None, reason: str = "staff",
         events.session_updated(session)
         if credited:
             _schedule_clock(session)
+        from pairing.services import pairing_offer_waiting_requests
+
+        pairing_offer_waiting_requests(mitra_id=old_mitra.id)  # its slot just freed up
     return session
 
 

@@ -113,3 +113,25 @@ def test_feedback_once_after_closed(client_ani, mitra_budi, sid):
     assert make_client("Citra").api.post(path, {"rating": 5}, format="json").status_code == 404
     assert mitra_budi.api.post(f"/api/mitra/sessions/{sid}/feedback", {"rating": 5},
                                format="json").status_code in (403, 404)
+
+
+def test_staff_force_close(client_ani, mitra_budi, sid):
+    from django.contrib.auth import get_user_model
+
+    from accounts.models import AuditLog
+    from chat.services.lifecycle import session_force_close
+    from halobestie.errors import ApplicationError
+
+    staff = get_user_model().objects.create_user("sup@halobestie.local", "sup@halobestie.local", "pw", is_staff=True)
+    session = session_force_close(session_id=sid, actor=staff, reason="staff", note="laporan klien")
+    assert session.state == "closed"
+    closure = SessionClosure.objects.get(session_id=sid)
+    assert (closure.closed_by, closure.reason, closure.note) == ("staff", "staff", "laporan klien")
+    assert Message.objects.filter(session_id=sid).order_by("seq").last().system_code == "session_closed_by_staff"
+    assert AuditLog.objects.filter(action="session.force_close", target_id=sid, actor=staff).exists()
+    body = client_ani.api.get(f"/api/client/sessions/{sid}").json()
+    assert body["closure"] == {"closed_by": "staff", "reason": "staff", "closed_at": body["closed_at"]}
+    with pytest.raises(ApplicationError) as exc:
+        session_force_close(session_id=sid, actor=staff)
+    assert exc.value.code == "invalid_state"
+    assert SessionClosure.objects.filter(session_id=sid).count() == 1

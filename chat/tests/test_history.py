@@ -182,3 +182,9 @@ def test_session_detail_per_role(client_ani, mitra_budi):
     assert "Ani" not in str(as_mitra["client"])
     assert as_client["mitra"] == {"id": str(mitra_budi.id), "display_name": "Budi", "photo_url": None}
     assert as_client["can_end_early"] is True and as_client["payment"] is None
+    # What a mitra sees of the client follows the anonymity setting; the client's own view does not.
+    from halobestie.testing.fixtures import set_platform_settings
+
+    set_platform_settings(client_identity_for_mitra="display_name")
+    assert mitra_budi.api.get(f"/api/mitra/sessions/{sid}").json()["client"]["alias"] == "Ani"
+    assert client_ani.api.get(f"/api/client/sessions/{sid}").json()["client"]["alias"] == client_ani.user.alias

@@ -21,9 +21,10 @@ PUSH_BACKEND = env("PUSH_BACKEND", default="log")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_halobestie")}
 REST_FRAMEWORK = {**REST_FRAMEWORK}  # noqa: F405
+# High enough never to bother a test; a server subprocess may be given real rates by env.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
-    "sign_in": "1000/min",
-    "pairing_create": "1000/min",
-    "message_send": "5000/min",
+    "sign_in": env("THROTTLE_SIGN_IN", default="1000/min"),
+    "pairing_create": env("THROTTLE_PAIRING", default="1000/min"),
+    "message_send": env("THROTTLE_MESSAGES", default="5000/min"),
 }
 WHITENOISE_USE_FINDERS = True

@@ -372,6 +372,46 @@ def test_mitra_who_comes_online_later_is_offered_waiting_requests(client_ani, cl
     assert accept(budi, first)["state"] == "active"
 
 
+@pytest.mark.parametrize("free_up", ["client_ends", "mitra_ends", "time_up", "unpaid", "rerouted"])
+def test_mitra_freed_from_capacity_is_offered_waiting_requests(mitra_budi, session_tier, free_up,
+                                                               django_capture_on_commit_callbacks):
+    """Available = online, fresh and below capacity: a slot that frees up counts as becoming
+    available, so a request still searching reaches that mitra."""
+    from chat.services.lifecycle import session_reroute, session_sweep_overdue
+
+    set_platform_settings(max_customers_per_mitra=1)
+    citra, ani = make_client("Citra"), make_client("Ani")
+    if free_up == "unpaid":
+        r = create(citra, tier_id=str(session_tier.id))
+        sid = accept(mitra_budi, r.json()["id"])["id"]
+    else:
+        sid = start_trial_session(citra, mitra_budi)["id"]
+    rid = request_trial(ani)["id"]
+    assert offers_of(mitra_budi) == []  # at capacity
+    with EventProbe(mitra_group(mitra_budi.id)) as probe:
+        with django_capture_on_commit_callbacks(execute=True):
+            if free_up == "client_ends":
+                assert citra.api.post(f"/api/client/sessions/{sid}/end").status_code == 200
+            elif free_up == "mitra_ends":
+                assert mitra_budi.api.post(f"/api/mitra/sessions/{sid}/end").status_code == 200
+            elif free_up == "time_up":
+                Session.objects.filter(pk=sid).update(ends_at=timezone.now() - timedelta(minutes=5))
+                session_sweep_overdue()
+            elif free_up == "unpaid":
+                Session.objects.filter(pk=sid).update(payment_due_at=timezone.now() - timedelta(seconds=1))
+                session_sweep_overdue()
+            else:
+                dina = make_mitra("Dina", online=True)
+                PairingOffer.objects.filter(request_id=rid, mitra=dina.user).delete()  # Dina busy elsewhere
+                session_reroute(session_id=sid, to_mitra=dina.user, actor=None)
+        assert Session.objects.get(pk=sid).mitra_id != mitra_budi.id or Session.objects.get(pk=sid).state in (
+            "closed", "cancelled")
+        offer = probe.wait_event("pairing.offer", id=rid)
+        assert offer["data"]["client"]["alias"] == ani.user.alias
+    assert offers_of(mitra_budi) == [rid]
+    assert accept(mitra_budi, rid)["state"] == "active"
+
+
 def test_mitra_back_from_stale_heartbeat_is_offered_waiting_requests(client_ani, mitra_budi):
     MitraPresence.objects.filter(mitra=mitra_budi.user).update(
         last_heartbeat_at=timezone.now() - timedelta(seconds=120))

@@ -95,7 +95,10 @@ def test_worker_killed_mid_sweep_every_overdue_transition_happens_once(tmp_path)
         locker.execute("SELECT id FROM chat_session WHERE id = %s FOR UPDATE", [ends])
         first.start(app)
         app.send_task("halobestie.timers.sweep", queue=queue)
-        wait_until(lambda: _waiting_on_a_lock(locker), 30, "worker 1 to block inside the sweep")
+        try:
+            wait_until(lambda: _waiting_on_a_lock(locker), 30, "worker 1 to block inside the sweep")
+        except AssertionError:
+            raise AssertionError(f"worker 1 never blocked in the sweep; its log:\n{first.log()[-3000:]}") from None
         # What worker 1 committed before it blocked: the unpaid session's cancellation.
         wait_until(lambda: Session.objects.get(pk=unpaid).state == "cancelled", 10, "worker 1's first commit")
         first.kill()

@@ -91,6 +91,15 @@ def _inline(node, root):
     return out
 
 
+def _negative_elsewhere(case, location) -> bool:
+    """Whether the case was generated invalid anywhere but `location`. Headers do not
+    count: the only header of the app's operations is Authorization, which _fuzz replaces
+    with the role's valid token."""
+    meta = case._meta
+    return meta is None or any(meta.is_negative_at(loc) for loc in ParameterLocation
+                               if loc not in (location, ParameterLocation.HEADER))
+
+
 def _coerced(value, expected):
     """The value DRF's field would make of a JSON scalar of the wrong type, or None."""
     types = expected if isinstance(expected, list) else [expected]
@@ -116,8 +125,7 @@ def _drf_coercion_only(case) -> bool:
     exactly what a correct app would have sent. Anything else accepted stays a failure."""
     import jsonschema_rs
 
-    meta = case._meta
-    if meta is None or any(meta.is_negative_at(loc) for loc in ParameterLocation if loc != ParameterLocation.BODY):
+    if _negative_elsewhere(case, ParameterLocation.BODY):
         return False
     raw = schema.raw_schema
     request_body = raw["paths"][case.operation.path][case.method.lower()].get("requestBody", {})
@@ -141,8 +149,7 @@ def _empty_query_only(case) -> bool:
     as absent, and is valid without them."""
     import jsonschema_rs
 
-    meta = case._meta
-    if meta is None or any(meta.is_negative_at(loc) for loc in ParameterLocation if loc != ParameterLocation.QUERY):
+    if _negative_elsewhere(case, ParameterLocation.QUERY):
         return False
     query = case.query or {}
     if not any(v == "" for v in query.values()):
