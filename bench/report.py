@@ -157,26 +157,29 @@ def markdown(res: dict) -> str:
                   "Each socket of every pair sends in turn on a fixed schedule, whatever the replies; latency is "
                   "send → the peer's receipt of `message.new` (project) or of the relayed frame (baseline).", "",
                   "| target | offered msg/s | delivered msg/s | p50 ms | p95 ms | p99 ms | max ms | lost | server CPU % "
-                  "| µs/msg server | µs/msg stack | PG % | Redis % | clients % | machine % |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "| µs/msg server | µs/msg stack | PG % | Redis % | clients % | machine % | other processes % |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for label, suite in (("project", proj), ("baseline", base)):
             if not suite:
                 continue
             for r in [suite["saturation"], *suite.get("rates", [])]:
                 offered = "saturation" if r["mode"] == "closed" else _f(r["offered_per_s"])
                 if r.get("skipped"):
-                    lines.append(f"| {label} | {offered} | not run: {r['reason']} |" + " |" * 12)
+                    lines.append(f"| {label} | {offered} | not run: {r['reason']} |" + " |" * 13)
                     continue
                 lines.append(
                     f"| {label} | {offered} | {_f(r['delivered_per_s'])} | {_f(r['p50_ms'], 1)} | {_f(r['p95_ms'], 1)} | "
                     f"{_f(r['p99_ms'], 1)} | {_f(r['max_ms'], 0)} | {r['lost'] if r['lost'] is not None else '—'} | "
                     f"{'+'.join(f'{c:.0f}' for c in r['server_cpu_pct'])} | {_f(r['server_cpu_us_per_msg'])} | "
                     f"{_f(r['stack_cpu_us_per_msg'])} | {_f(r['postgres_cpu_pct'])} | {_f(r['redis_cpu_pct'])} | "
-                    f"{'+'.join(f'{c:.0f}' for c in r['client_cpu_pct'])} | {_f(r['machine_busy_pct'])} |")
+                    f"{'+'.join(f'{c:.0f}' for c in r['client_cpu_pct'])} | {_f(r['machine_busy_pct'])} | "
+                    f"{_f(r.get('foreign_cpu_pct'))} |")
         lines += ["", "Saturation: every socket keeps "
                   f"{meta.get('config', {}).get('window', 2)} messages in flight and sends the next one when its "
                   "peer has received one (closed loop). CPU columns are % of one core over the measured window; "
-                  "`machine` is all cores (200% = both busy) shown as % of the whole machine."]
+                  "`machine` is both cores together as % of the whole machine; `other processes` is what the machine "
+                  "spent outside the bench's own processes (including other databases' PostgreSQL backends), in % of one core — a run disturbed "
+                  "by more than 25% is repeated once and the quieter one kept."]
         errors = [(label, r) for label, s in (("project", proj), ("baseline", base)) if s
                   for r in [s["saturation"], *s.get("rates", [])] if r.get("errors") or r.get("send_errors")]
         for label, r in errors[:3]:
@@ -184,11 +187,15 @@ def markdown(res: dict) -> str:
                          f"{r['send_errors']} send errors, e.g. `{(r['error_samples'] or [''])[0][:160]}`")
     if mem:
         lines += ["", "## Idle sockets", "", "| server | sockets | opened | failed | still open | open time s | "
-                  "RSS before MiB | RSS after MiB | KiB/socket | idle CPU % |", "|---|---|---|---|---|---|---|---|---|---|"]
+                  "RSS before MiB | RSS after MiB | KiB/socket | idle CPU % | registry entries left after close |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         for label, r in mem.items():
             lines.append(f"| {label} | {r['sockets']} | {r['opened']} | {r['failed']} | {r['still_open_after']} | "
                          f"{_f(r['open_seconds'], 1)} | {_f(r['rss_before_mib'], 1)} | {_f(r['rss_after_mib'], 1)} | "
-                         f"{_f(r['kib_per_socket'], 1)} | {_f(r['idle_cpu_pct'], 1)} |")
+                         f"{_f(r['kib_per_socket'], 1)} | {_f(r['idle_cpu_pct'], 1)} | "
+                         f"{_f(r.get('registry_entries_left_after_close'))} |")
+            if r.get("errors"):
+                lines.append(f"\n{label}: failures, e.g. `{r['errors'][0]}`\n")
         lines.append("")
         lines.append("Each figure is from a fresh server process (warmed with 10 sockets), RSS read 2 s after the "
                      "last socket authenticated; project sockets are already-registered clients authenticating "
@@ -287,6 +294,11 @@ def markdown(res: dict) -> str:
                       "| table | index | scans | size KiB |", "|---|---|---|---|"]
             for i in ex["indexes"]:
                 lines.append(f"| {i['table']} | {i['index']} | {i['scans']} | {i['bytes'] // 1024} |")
+    slog = res.get("server_log")
+    if slog:
+        lines += ["", "## Server log (warnings and errors, all server processes of the run)", "",
+                  "| count | line |", "|---|---|"]
+        lines += [f"| {n} | `{line.replace('|', '/')}` |" for line, n in slog.items()]
     db = res.get("db")
     if db:
         lines += ["", f"Database after the run: {db['messages']} messages stored in {db['sessions']} sessions."]

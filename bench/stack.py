@@ -281,16 +281,26 @@ def service_pids() -> dict[str, list[int]]:
     return out
 
 
-def postgres_cpu() -> float:
-    """CPU of PostgreSQL: live processes plus the exited backends the postmaster reaped
-    (a backend per connection, so short-lived connections count too)."""
-    total = 0.0
-    for p in psutil.process_iter(["name"]):
+def postgres_cpu(db_name: str) -> tuple[float, float]:
+    """CPU of PostgreSQL as (ours, others): backends of `db_name`, the postmaster, its
+    auxiliary processes and the backends it reaped (a connection per frame ends in a reaped
+    backend, so short-lived connections count) are ours; live backends of other databases
+    (another test suite on the machine) are others."""
+    ours = others = 0.0
+    for p in psutil.process_iter(["name", "cmdline"]):
         if not (p.info["name"] or "").lower().startswith("postgres"):
             continue
         with contextlib.suppress(psutil.Error):
             t = p.cpu_times()
-            total += t.user + t.system
+            own = t.user + t.system
+            cmd = " ".join(p.info["cmdline"] or [])
             if p.ppid() == 1 or not (psutil.Process(p.ppid()).name() or "").startswith("postgres"):
-                total += t.children_user + t.children_system
-    return total
+                ours += own + t.children_user + t.children_system  # the postmaster
+            elif "127.0.0.1(" in cmd or "[local]" in cmd:
+                if f" {db_name} " in f" {cmd} ":
+                    ours += own
+                else:
+                    others += own
+            else:
+                ours += own  # checkpointer, walwriter, autovacuum...
+    return ours, others

@@ -134,6 +134,12 @@ def exception_handler(exc: Exception, context) -> Response | None:
     return response
 
 
+def json_400(request, exception=None):
+    # Django's own refusals before any view (a body over DATA_UPLOAD_MAX_MEMORY_SIZE, a
+    # Host not in ALLOWED_HOSTS): the contract's shape, not an HTML page.
+    return JsonResponse({"code": "bad_request", "detail": "Bad request."}, status=400)
+
+
 def json_404(request, exception=None):
     return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
 

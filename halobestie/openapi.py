@@ -22,8 +22,11 @@ SECURITY_SCHEME = "firebaseIdToken"
 class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="snake_case error code from api.md")
     detail = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False,
-                                   help_text="validation errors: field -> messages")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="validation errors: field -> messages",
+    )
     retry_after = serializers.IntegerField(required=False, help_text="seconds (throttled answers)")
 
     class Meta:
@@ -54,10 +57,14 @@ class AutoSchema(SpectacularAutoSchema):
             return super().get_auth()
         from accounts.authentication import FirebaseAuthentication
 
-        self.registry.register_on_missing(ResolvedComponent(
-            name=SECURITY_SCHEME, type=ResolvedComponent.SECURITY_SCHEMA, object=FirebaseAuthentication,
-            schema={"type": "http", "scheme": "bearer", "bearerFormat": "Firebase ID token (JWT)"},
-        ))
+        self.registry.register_on_missing(
+            ResolvedComponent(
+                name=SECURITY_SCHEME,
+                type=ResolvedComponent.SECURITY_SCHEMA,
+                object=FirebaseAuthentication,
+                schema={"type": "http", "scheme": "bearer", "bearerFormat": "Firebase ID token (JWT)"},
+            )
+        )
         return [{SECURITY_SCHEME: []}]
 
     def _error_statuses(self) -> list[int]:
@@ -87,5 +94,6 @@ class AutoSchema(SpectacularAutoSchema):
             key = str(status)
             if key not in responses:
                 responses[key] = self._get_response_for_code(
-                    OpenApiResponse(ErrorSerializer, description=ERRORS[status]), key, direction=direction)
+                    OpenApiResponse(ErrorSerializer, description=ERRORS[status]), key, direction=direction
+                )
         return responses

@@ -4,7 +4,6 @@ import logging
 
 from rest_framework.throttling import SimpleRateThrottle
 
-
 logger = logging.getLogger(__name__)
 
 

@@ -40,5 +40,6 @@ urlpatterns = [
     *billing_urls.public_page_urlpatterns,
 ]
 
+handler400 = "halobestie.errors.json_400"
 handler404 = "halobestie.errors.json_404"
 handler500 = "halobestie.errors.json_500"

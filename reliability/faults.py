@@ -128,9 +128,24 @@ class PrivateRedis:
 
     def start(self) -> PrivateRedis:
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.dir), "--logfile", str(self.dir / "redis.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+                "--logfile",
+                str(self.dir / "redis.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_until(self.ping, 10, "the private redis-server to answer")
         return self
 
@@ -165,13 +180,29 @@ class CapturingServer(LiveServer):
 
     def start(self) -> CapturingServer:
         # LiveServer.start, with the child's output kept (the command line is the same).
-        cmd = [sys.executable, "-m", "uvicorn", self.app, "--host", "127.0.0.1", "--port", str(self.port),
-               "--lifespan", "off", "--log-level", "warning", "--ws-per-message-deflate", "false",
-               "--ws-max-size", str(1 << 20)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            self.app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--lifespan",
+            "off",
+            "--log-level",
+            "warning",
+            "--ws-per-message-deflate",
+            "false",
+            "--ws-max-size",
+            str(1 << 20),
+        ]
         if self.workers > 1:
             cmd += ["--workers", str(self.workers)]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=server_env(**self.extra_env), stdout=self.log_file,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=server_env(**self.extra_env), stdout=self.log_file, stderr=subprocess.STDOUT
+        )
         wait_until(lambda: self._listening(), 30, "the server to listen")
         return self
 
@@ -199,11 +230,11 @@ def purge_celery_queues(broker_url: str, queues: list[str]) -> None:
     client = redis.Redis.from_url(broker_url)
     if queues:
         client.delete(*queues)
+        client.delete(*[f"_kombu.binding.{q}" for q in queues], *[f"_kombu.binding_permanent.{q}" for q in queues])
     for tag, raw in client.hscan_iter("unacked"):
         if any(q.encode() in raw for q in queues):
             client.hdel("unacked", tag)
             client.zrem("unacked_index", tag)
 
 
-__all__ = ["ROOT", "CapturingServer", "PrivateRedis", "TcpProxy", "purge_celery_queues", "server_env",
-           "wait_until"]
+__all__ = ["ROOT", "CapturingServer", "PrivateRedis", "TcpProxy", "purge_celery_queues", "server_env", "wait_until"]

@@ -158,7 +158,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["halobestie.parsers.StrictJSONParser"],
     "EXCEPTION_HANDLER": "halobestie.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "halobestie.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,

@@ -77,8 +77,11 @@ class Racers:
 
 
 def live_per_mitra() -> dict:
-    return dict(Mitra.objects.annotate(live=Count("sessions", filter=Q(sessions__state__in=LIVE_STATES)))
-                .values_list("id", "live"))
+    return dict(
+        Mitra.objects.annotate(live=Count("sessions", filter=Q(sessions__state__in=LIVE_STATES))).values_list(
+            "id", "live"
+        )
+    )
 
 
 def test_two_hundred_rounds_of_ten_simultaneous_accepts():
@@ -93,16 +96,18 @@ def test_two_hundred_rounds_of_ten_simultaneous_accepts():
             client = make_client(f"Klien{n}")
             request = pairing_request_create(client=client.user, free_trial=True)
             # Offered to all ten, full or not, so the capacity check races too.
-            PairingOffer.objects.bulk_create([PairingOffer(request=request, mitra=m.user) for m in mitras],
-                                             ignore_conflicts=True)
+            PairingOffer.objects.bulk_create(
+                [PairingOffer(request=request, mitra=m.user) for m in mitras], ignore_conflicts=True
+            )
             results = racers.round(str(request.id))
             errors = [r for r in results if isinstance(r, Exception)]
             assert not errors, errors
             statuses = Counter(status for status, _ in results)
             assert statuses[201] == 1, f"round {n}: {results}"
             codes = Counter(body["code"] for status, body in results if status != 201)
-            assert set(codes) <= {"already_taken", "capacity_reached"} and sum(codes.values()) == RACERS - 1, \
+            assert set(codes) <= {"already_taken", "capacity_reached"} and sum(codes.values()) == RACERS - 1, (
                 f"round {n}: {results}"
+            )
             answers.update(codes)
             winner = next(body for status, body in results if status == 201)
             winners[winner["mitra"]["id"]] += 1
@@ -112,8 +117,9 @@ def test_two_hundred_rounds_of_ten_simultaneous_accepts():
             most_live = max(most_live, max(live.values()))
             assert max(live.values()) <= CAPACITY, f"round {n}: capacity exceeded {live}"
             # End the oldest sessions now and then, keeping most slots taken.
-            live_ids = list(Session.objects.filter(state__in=LIVE_STATES).order_by("matched_at")
-                            .values_list("id", "client_id"))
+            live_ids = list(
+                Session.objects.filter(state__in=LIVE_STATES).order_by("matched_at").values_list("id", "client_id")
+            )
             if len(live_ids) >= KEEP_LIVE:
                 for sid, _ in live_ids[:5]:
                     session = Session.objects.select_related("client").get(pk=sid)
@@ -126,6 +132,9 @@ def test_two_hundred_rounds_of_ten_simultaneous_accepts():
     assert not PairingRequest.objects.values("session").annotate(n=Count("id")).filter(n__gt=1).exists()
     assert most_live == CAPACITY  # mitras really were at capacity during races
     assert answers["capacity_reached"] > 0 and answers["already_taken"] > 0
-    record("accept races", f"{ROUNDS} rounds x {RACERS} simultaneous accepts: {ROUNDS} winners (1 per round), "
-                           f"{answers['already_taken']} already_taken, {answers['capacity_reached']} "
-                           f"capacity_reached, capacity {CAPACITY} never exceeded")
+    record(
+        "accept races",
+        f"{ROUNDS} rounds x {RACERS} simultaneous accepts: {ROUNDS} winners (1 per round), "
+        f"{answers['already_taken']} already_taken, {answers['capacity_reached']} "
+        f"capacity_reached, capacity {CAPACITY} never exceeded",
+    )

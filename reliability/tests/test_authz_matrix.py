@@ -36,8 +36,7 @@ from notifications.models import Device
 from pairing.models import MitraBlock, PairingOffer, PairingRequest
 from reliability.figures import record
 
-CALLERS = ["owner", "other_client", "object_mitra", "other_mitra", "rerouted_mitra", "anonymous",
-           "deactivated_mitra"]
+CALLERS = ["owner", "other_client", "object_mitra", "other_mitra", "rerouted_mitra", "anonymous", "deactivated_mitra"]
 MITRAS = {"object_mitra", "other_mitra", "rerouted_mitra", "deactivated_mitra"}
 
 
@@ -78,8 +77,14 @@ OPS = [
     Op("unblock mitra", "DELETE", S + "/block-mitra", "client", 204),
     Op("report", "POST", S + "/report", "client", 201, body={"reason": "other", "note": "x"}),
     Op("pairing request get", "GET", "/api/client/pairing-requests/{request}", "client", 200, owner_client="request"),
-    Op("pairing request cancel", "POST", "/api/client/pairing-requests/{request}/cancel", "client", 200,
-       owner_client="request"),
+    Op(
+        "pairing request cancel",
+        "POST",
+        "/api/client/pairing-requests/{request}/cancel",
+        "client",
+        200,
+        owner_client="request",
+    ),
     Op("session detail", "GET", S, "mitra", 200),
     Op("session end", "POST", S + "/end", "mitra", 200, body={}),
     Op("messages list", "GET", S + "/messages", "mitra", 200),
@@ -88,8 +93,7 @@ OPS = [
     Op("extension accept", "POST", S + "/extensions/{extension}/accept", "mitra", 200, extension=True),
     Op("extension reject", "POST", S + "/extensions/{extension}/reject", "mitra", 200, extension=True),
     Op("offer accept", "POST", "/api/mitra/pairing-requests/{request}/accept", "mitra", 201, owner_client="request"),
-    Op("offer decline", "POST", "/api/mitra/pairing-requests/{request}/decline", "mitra", 204,
-       owner_client="request"),
+    Op("offer decline", "POST", "/api/mitra/pairing-requests/{request}/decline", "mitra", 204, owner_client="request"),
     Op("device delete", "DELETE", "/api/shared/devices/{device}", "shared", 204),
 ]
 
@@ -124,8 +128,11 @@ class World:
         PairingOffer.objects.filter(request_id=request_id).exclude(mitra=current.user).delete()
         mitra_set_active(mitra=deactivated.user, active=False, actor=None)
         if op.extension:
-            r = owner.api.post(f"/api/client/sessions/{session['id']}/extensions",
-                               {"tier_id": str(self.extension_tier.id)}, format="json")
+            r = owner.api.post(
+                f"/api/client/sessions/{session['id']}/extensions",
+                {"tier_id": str(self.extension_tier.id)},
+                format="json",
+            )
             assert r.status_code == 201, r.content
             self.ids["extension"] = r.json()["id"]
         if op.closed:
@@ -134,8 +141,9 @@ class World:
         device = f"fcm-owner-{uuid.uuid4().hex}"
         r = owner.api.post("/api/shared/devices", {"fcm_token": device, "platform": "android"}, format="json")
         assert r.status_code == 201, r.content
-        self.ids.update(session=session["id"], request=request_id, device=device,
-                        extension_tier=str(self.extension_tier.id))
+        self.ids.update(
+            session=session["id"], request=request_id, device=device, extension_tier=str(self.extension_tier.id)
+        )
         self.ids.setdefault("extension", str(uuid.uuid4()))
         self.actors = {
             "owner": requester if op.owner_client == "request" else owner,
@@ -209,8 +217,10 @@ def test_rest_object_authorization(op: Op):
             ghost = world.call(caller, ghost_ids)
             assert (ghost.status_code, ghost.json()) == (404, body), f"{caller}: {body} vs {ghost.json()}"
         if expected in (401, 403):
-            assert body["code"] in {401: {"not_authenticated"},
-                                    403: {"permission_denied", "account_deactivated"}}[expected], body
+            assert (
+                body["code"]
+                in {401: {"not_authenticated"}, 403: {"permission_denied", "account_deactivated"}}[expected]
+            ), body
     assert not wrong, f"{op.method} {op.path} ({op.app}):\n" + "\n".join(wrong)
 
 
@@ -283,8 +293,9 @@ def test_socket_object_authorization(frame_type):
                 continue  # no token is no token: one endpoint is enough
             actor = world.actors[caller]
             data = frame_data(frame_type, world, caller)
-            kind, detail = asyncio.run(socket_answer(path, actor.token if actor else None,
-                                                     {"type": frame_type, "data": data}))
+            kind, detail = asyncio.run(
+                socket_answer(path, actor.token if actor else None, {"type": frame_type, "data": data})
+            )
             MATRIX["socket"] += 1
             want_kind, want_detail = socket_expected(caller, path)
             got_detail = detail.get("code") if isinstance(detail, dict) and kind == "error" else detail
@@ -292,8 +303,11 @@ def test_socket_object_authorization(frame_type):
                 wrong.append(f"{caller} on {path}: {kind} {detail} (expected {want_kind} {want_detail})")
     assert not wrong, f"{frame_type}:\n" + "\n".join(wrong)
     # Nothing landed from anyone but the participants.
-    senders = set(Message.objects.filter(session_id=world.ids["session"], client_message_id__startswith="ws-")
-                  .values_list("client_message_id", flat=True))
+    senders = set(
+        Message.objects.filter(session_id=world.ids["session"], client_message_id__startswith="ws-").values_list(
+            "client_message_id", flat=True
+        )
+    )
     assert senders <= {"ws-owner", "ws-object_mitra"}
 
 
@@ -327,6 +341,60 @@ def test_read_receipt_for_another_sessions_message_is_not_found():
 def test_matrix_figures():
     total = MATRIX["rest"] + MATRIX["socket"]
     if total:
-        record("authorization matrix", f"{total} cases ({MATRIX['rest']} REST over {len(OPS)} operations x "
-                                       f"{len(CALLERS)} callers, {MATRIX['socket']} socket over {len(FRAMES)} frames)")
+        record(
+            "authorization matrix",
+            f"{total} cases ({MATRIX['rest']} REST over {len(OPS)} operations x "
+            f"{len(CALLERS)} callers, {MATRIX['socket']} socket over {len(FRAMES)} frames)",
+        )
         print(f"\nauthorization matrix: {total} cases")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rerouted_mitra_loses_the_session_on_a_socket_already_open():
+    """The socket the first mitra had open before the reroute: every frame naming the
+    session is refused from the moment it is told (session.reassigned), typing included."""
+    from halobestie.sockets.routing import websocket_application
+
+    client, first, second = make_client("Ani"), make_mitra("Budi", online=True), make_mitra("Dina", online=True)
+    sid = start_trial_session(client, first)["id"]
+    theirs = Message.objects.filter(session_id=sid).last()
+
+    async def scenario():
+        comm = WebsocketCommunicator(
+            websocket_application, "/ws/mitra/", headers=[(b"authorization", f"Bearer {first.token}".encode())]
+        )
+        assert (await comm.connect(timeout=10))[0]
+        assert (await comm.receive_json_from(10))["type"] == "auth.ok"
+
+        async def answer(frame_type, data, ref):
+            await comm.send_json_to({"type": frame_type, "ref": ref, "data": data})
+            while True:
+                frame = await comm.receive_json_from(10)
+                if frame.get("ref") == ref:
+                    return frame
+
+        assert (await answer("typing", {"session_id": sid, "is_typing": True}, "t1"))["type"] == "ack"
+        from channels.db import database_sync_to_async
+
+        await database_sync_to_async(session_reroute)(session_id=sid, to_mitra=second.user, actor=None)
+        while True:
+            frame = await comm.receive_json_from(10)
+            if frame["type"] == "session.reassigned":
+                assert frame["data"] == {"session_id": sid, "session": None}
+                break
+        await asyncio.sleep(0.6)  # past the typing rate limit
+        results = {
+            "typing": await answer("typing", {"session_id": sid, "is_typing": True}, "t2"),
+            "typing stop": await answer("typing", {"session_id": sid, "is_typing": False}, "t3"),
+            "message.send": await answer(
+                "message.send", {"session_id": sid, "client_message_id": "late", "body": "masih di sini?"}, "s1"
+            ),
+            "message.read": await answer("message.read", {"session_id": sid, "up_to": str(theirs.id)}, "r1"),
+        }
+        await comm.disconnect()
+        return results
+
+    results = asyncio.run(scenario())
+    wrong = {k: v for k, v in results.items() if v["type"] != "error" or v["data"]["code"] != "not_found"}
+    assert not wrong, wrong
+    assert not Message.objects.filter(session_id=sid, client_message_id="late").exists()

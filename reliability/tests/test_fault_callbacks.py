@@ -41,8 +41,9 @@ def storm(server: LiveServer, payloads: list[dict]) -> Counter:
     start = threading.Barrier(THREADS)
 
     def run():
-        with httpx.Client(base_url=server.http_url, timeout=30,
-                          headers={"x-callback-token": settings.XENDIT_CALLBACK_TOKEN}) as http:
+        with httpx.Client(
+            base_url=server.http_url, timeout=30, headers={"x-callback-token": settings.XENDIT_CALLBACK_TOKEN}
+        ) as http:
             start.wait()
             while True:
                 with lock:
@@ -80,16 +81,16 @@ def test_a_thousand_concurrent_replays_apply_each_payment_once():
 
     with LiveServer(workers=2) as server:
         # The session invoice: PAID replayed (and SETTLED, which Xendit sends later).
-        payloads = [xendit_payload(session_tx, rng.choice(["PAID", "PAID", "PAID", "SETTLED"]))
-                    for _ in range(REPLAYS)]
+        payloads = [xendit_payload(session_tx, rng.choice(["PAID", "PAID", "PAID", "SETTLED"])) for _ in range(REPLAYS)]
         session_results = storm(server, payloads)
         session = Session.objects.get(pk=sid)
         assert session.state == "active" and session.started_at
         ends_at = session.ends_at
 
         # The extension invoice, while the session is active.
-        r = client.api.post(f"/api/client/sessions/{sid}/extensions", {"tier_id": str(extension_tier.id)},
-                            format="json")
+        r = client.api.post(
+            f"/api/client/sessions/{sid}/extensions", {"tier_id": str(extension_tier.id)}, format="json"
+        )
         assert r.status_code == 201, r.content
         ext_id = r.json()["id"]
         r = mitra.api.post(f"/api/mitra/sessions/{sid}/extensions/{ext_id}/accept")
@@ -120,5 +121,8 @@ def test_a_thousand_concurrent_replays_apply_each_payment_once():
     assert system["session_paid"] == 1 and system["session_extended"] == 1, system
     assert not PaymentIncident.objects.exists()
     total = 2 * REPLAYS + 50
-    record("Xendit callback replays", f"{total} concurrent callbacks ({THREADS} threads, 2 server processes) "
-                                      f"for 2 invoices: 2 state changes, 2 transaction rows, 1 extension applied")
+    record(
+        "Xendit callback replays",
+        f"{total} concurrent callbacks ({THREADS} threads, 2 server processes) "
+        f"for 2 invoices: 2 state changes, 2 transaction rows, 1 extension applied",
+    )

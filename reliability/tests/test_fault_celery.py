@@ -72,33 +72,42 @@ def test_worker_killed_mid_sweep_every_overdue_transition_happens_once(tmp_path)
     ends = start_trial_session(make_client("Ani"), make_mitra("Budi", online=True))["id"]
     Session.objects.filter(pk=ends).update(ends_at=past, next_warning_at=None)
     goodbye = start_trial_session(make_client("Citra"), make_mitra("Dina", online=True))["id"]
-    Session.objects.filter(pk=goodbye).update(state="closing", ends_at=past, closing_ends_at=past,
-                                              next_warning_at=None)
+    Session.objects.filter(pk=goodbye).update(state="closing", ends_at=past, closing_ends_at=past, next_warning_at=None)
     unpaid = _paid_session(make_client("Eka"), make_mitra("Fajar", online=True), session_tier)
     Session.objects.filter(pk=unpaid).update(payment_due_at=past)
     Transaction.objects.filter(session_id=unpaid).update(expires_at=past)
-    asked_sid, asked_ext = _with_extension(make_client("Gita"), make_mitra("Hadi", online=True), extension_tier,
-                                           accept=False)
+    asked_sid, asked_ext = _with_extension(
+        make_client("Gita"), make_mitra("Hadi", online=True), extension_tier, accept=False
+    )
     Extension.objects.filter(pk=asked_ext).update(respond_by=past)
-    owing_sid, owing_ext = _with_extension(make_client("Indah"), make_mitra("Joko", online=True), extension_tier,
-                                           accept=True)
+    owing_sid, owing_ext = _with_extension(
+        make_client("Indah"), make_mitra("Joko", online=True), extension_tier, accept=True
+    )
     Transaction.objects.filter(extension_id=owing_ext).update(expires_at=past)
 
     queue = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-kill"
     first = CeleryWorker(queue, name=f"kill-1-{queue}", workdir=tmp_path)
     second = CeleryWorker(queue, name=f"kill-2-{queue}", beat=True, workdir=tmp_path)
     db = connection.settings_dict
-    locker = psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"] or "postgres",
-                             dbname=db["NAME"], password=db["PASSWORD"] or None, autocommit=False)
+    locker = psycopg.connect(
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        user=db["USER"] or "postgres",
+        dbname=db["NAME"],
+        password=db["PASSWORD"] or None,
+        autocommit=False,
+    )
     try:
         # Hold the row the sweep must update to move `ends` to closing.
         locker.execute("SELECT id FROM chat_session WHERE id = %s FOR UPDATE", [ends])
         first.start(app)
         app.send_task("halobestie.timers.sweep", queue=queue)
         try:
-            wait_until(lambda: _waiting_on_a_lock(locker), 30, "worker 1 to block inside the sweep")
+            wait_until(_waiting_on_a_lock, 30, "worker 1 to block inside the sweep")
         except AssertionError:
-            raise AssertionError(f"worker 1 never blocked in the sweep; its log:\n{first.log()[-3000:]}") from None
+            raise AssertionError(
+                f"worker 1 never blocked in the sweep; queued {_queued(queue)}; its log:\n{first.log()[-3000:]}"
+            ) from None
         # What worker 1 committed before it blocked: the unpaid session's cancellation.
         wait_until(lambda: Session.objects.get(pk=unpaid).state == "cancelled", 10, "worker 1's first commit")
         first.kill()
@@ -112,8 +121,11 @@ def test_worker_killed_mid_sweep_every_overdue_transition_happens_once(tmp_path)
         assert not SessionEvent.objects.filter(session_id=ends, kind="closing").exists()
 
         second.start(app)
-        wait_until(lambda: _all_done(ends, goodbye, unpaid, asked_ext, owing_ext), 40,
-                   "the new worker's sweep to perform every overdue transition")
+        wait_until(
+            lambda: _all_done(ends, goodbye, unpaid, asked_ext, owing_ext),
+            40,
+            "the new worker's sweep to perform every overdue transition",
+        )
         # More sweeps (beat's, and two by hand) find nothing left to do.
         assert sum(run_sweep().values()) == 0
         assert sum(run_sweep().values()) == 0
@@ -142,15 +154,37 @@ def test_worker_killed_mid_sweep_every_overdue_transition_happens_once(tmp_path)
     assert Extension.objects.get(pk=owing_ext).state == "cancelled"
     assert Transaction.objects.get(extension_id=owing_ext).status == "expired"
     assert system_codes(owing_sid)["extension_payment_expired"] == 1
-    record("Celery worker SIGKILL", f"worker killed inside the sweep's transaction with {unacked} task unacked; "
-                                    "a new worker performed all 5 overdue transitions exactly once")
+    record(
+        "Celery worker SIGKILL",
+        f"worker killed inside the sweep's transaction with {unacked} task unacked; "
+        "a new worker performed all 5 overdue transitions exactly once",
+    )
 
 
-def _waiting_on_a_lock(locker) -> bool:
-    with locker.cursor() as cur:
-        cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+def _waiting_on_a_lock() -> bool:
+    # Asked on the test's own (autocommit) connection: inside the locker's transaction
+    # pg_stat_activity would be a snapshot frozen at its first read.
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
         return cur.fetchone()[0] > 0
+
+
+def _queued(queue: str) -> dict:
+    import json
+
+    import redis
+
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    return {
+        "waiting": [json.loads(raw)["headers"].get("task") for raw in client.lrange(queue, 0, -1)],
+        "unacked": [
+            json.loads(raw)[0]["headers"].get("task")
+            for _, raw in client.hscan_iter("unacked")
+            if queue.encode() in raw
+        ],
+    }
 
 
 def _unacked_for(queue: str) -> int:
@@ -161,8 +195,10 @@ def _unacked_for(queue: str) -> int:
 
 
 def _all_done(ends, goodbye, unpaid, asked_ext, owing_ext) -> bool:
-    return (Session.objects.get(pk=ends).state == "closing"
-            and Session.objects.get(pk=goodbye).state == "closed"
-            and Session.objects.get(pk=unpaid).state == "cancelled"
-            and Extension.objects.get(pk=asked_ext).state == "expired"
-            and Extension.objects.get(pk=owing_ext).state == "cancelled")
+    return (
+        Session.objects.get(pk=ends).state == "closing"
+        and Session.objects.get(pk=goodbye).state == "closed"
+        and Session.objects.get(pk=unpaid).state == "cancelled"
+        and Extension.objects.get(pk=asked_ext).state == "expired"
+        and Extension.objects.get(pk=owing_ext).state == "cancelled"
+    )

@@ -76,8 +76,11 @@ def test_postgres_outage_answers_503_and_recovers_without_half_written_rows(prox
             actor, role = (client, "client") if n % 2 == 0 else (mitra, "mitra")
             cmid = f"w{i}-{n}-{uuid.uuid4().hex[:6]}"
             text = f"pesan {i}/{n}"
-            r = local.post(f"/api/{role}/sessions/{sid}/messages", headers=bearer(actor),
-                           json={"client_message_id": cmid, "body": text})
+            r = local.post(
+                f"/api/{role}/sessions/{sid}/messages",
+                headers=bearer(actor),
+                json={"client_message_id": cmid, "body": text},
+            )
             body = note("message", r)
             with lock:
                 sends[cmid] = (actor, role, sid, text, body["id"] if r.status_code in (200, 201) else None)
@@ -96,15 +99,18 @@ def test_postgres_outage_answers_503_and_recovers_without_half_written_rows(prox
                     a = local.post(f"/api/mitra/pairing-requests/{body['id']}/accept", headers=bearer(mitra))
                     accepted = note("accept", a)
                     if a.status_code == 201:
-                        note("end", local.post(f"/api/client/sessions/{accepted['id']}/end", headers=bearer(client),
-                                               json={}))
+                        note(
+                            "end",
+                            local.post(f"/api/client/sessions/{accepted['id']}/end", headers=bearer(client), json={}),
+                        )
                 elif r.status_code == 409:
                     # Left over from a round the cut interrupted: clear it as the app would.
                     live = local.get("/api/client/sessions?state=live", headers=bearer(client))
-                    for s in (live.json().get("results", []) if live.status_code == 200 else []):
+                    for s in live.json().get("results", []) if live.status_code == 200 else []:
                         local.post(f"/api/client/sessions/{s['id']}/end", headers=bearer(client), json={})
                     for rid in PairingRequest.objects.filter(client=client.user, state="searching").values_list(
-                            "id", flat=True):
+                        "id", flat=True
+                    ):
                         local.post(f"/api/client/pairing-requests/{rid}/cancel", headers=bearer(client))
         finally:
             local.close()
@@ -130,8 +136,7 @@ def test_postgres_outage_answers_503_and_recovers_without_half_written_rows(prox
         proxy.restore()
         # Service resumes by itself: no restart, no operator.
         wait_until(lambda: http.get("/api/shared/health").status_code == 200, 30, "health to recover")
-        wait_until(lambda: sum(1 for a in answers[during:] if a[1] in (200, 201)) >= 30, 30,
-                   "writes to succeed again")
+        wait_until(lambda: sum(1 for a in answers[during:] if a[1] in (200, 201)) >= 30, 30, "writes to succeed again")
     finally:
         stop.set()
         for t in threads:
@@ -146,14 +151,22 @@ def test_postgres_outage_answers_503_and_recovers_without_half_written_rows(prox
 
     # Every send the outage left unanswered is retried with its idempotency key: exactly one row each.
     for cmid, (actor, role, sid, text, acked) in list(sends.items()):
-        r = http.post(f"/api/{role}/sessions/{sid}/messages", headers=bearer(actor),
-                      json={"client_message_id": cmid, "body": text})
+        r = http.post(
+            f"/api/{role}/sessions/{sid}/messages",
+            headers=bearer(actor),
+            json={"client_message_id": cmid, "body": text},
+        )
         assert r.status_code in (200, 201), r.text
         if acked is not None:
             assert r.status_code == 200 and r.json()["id"] == acked, "an acked message changed or vanished"
-    rows = Counter(Message.objects.filter(client_message_id__in=list(sends)).values_list("client_message_id",
-                                                                                         flat=True))
+    rows = Counter(
+        Message.objects.filter(client_message_id__in=list(sends)).values_list("client_message_id", flat=True)
+    )
     assert set(rows) == set(sends) and set(rows.values()) == {1}
+    # A mitra message and the session's first-reply mark are written together.
+    for _, _, sid in pairs:
+        first_reply = Message.objects.filter(session_id=sid, sender="mitra").order_by("seq").first()
+        assert first_reply is None or Session.objects.get(pk=sid).last_mitra_message_at is not None
 
     # No half-written match: every matched request has its session, and every session of
     # these clients has all of what its accept writes (or none of it).
@@ -168,6 +181,9 @@ def test_postgres_outage_answers_503_and_recovers_without_half_written_rows(prox
         if session.state == "closed":
             assert session.closure and SessionEvent.objects.filter(session=session, kind="closed").count() == 1
     assert "Internal Server Error" not in server.output()
-    record("PostgreSQL outage", f"{len(answers)} requests across a cut ({statuses[503]} answered 503 "
-                                f"service_unavailable, 0 other 5xx), {len(sends)} sends reconciled exactly once, "
-                                f"{Session.objects.filter(client__in=matcher_clients).count()} matches whole")
+    record(
+        "PostgreSQL outage",
+        f"{len(answers)} requests across a cut ({statuses[503]} answered 503 "
+        f"service_unavailable, 0 other 5xx), {len(sends)} sends reconciled exactly once, "
+        f"{Session.objects.filter(client__in=matcher_clients).count()} matches whole",
+    )

@@ -88,8 +88,11 @@ class Side:
         after = self.cursor
         while True:
             params = {"limit": 50, **({"after": after} if after else {})}
-            r = await http.get(f"/api/{self.role}/sessions/{self.session_id}/messages", params=params,
-                               headers={"Authorization": f"Bearer {self.actor.token}"})
+            r = await http.get(
+                f"/api/{self.role}/sessions/{self.session_id}/messages",
+                params=params,
+                headers={"Authorization": f"Bearer {self.actor.token}"},
+            )
             assert r.status_code == 200, r.text
             page = r.json()
             listed += [m["id"] for m in page["results"]]
@@ -137,10 +140,13 @@ def test_redis_restart_during_live_chats_loses_and_doubles_nothing(private_redis
             assert set(acked.values()) <= set(view)
     assert "Internal Server Error" not in server.output()
     recovered = sum(len(set(s.listed) - set(s.seen)) for s in sides)
-    record("Redis restart", f"{restarted} kill+restart of the server's Redis during {len(sessions)} live chats: "
-                            f"{4 * SENDS_PER_SIDE + REST_SENDS} acked messages (socket and REST), "
-                            f"{sum(s.reconnects for s in sides)} reconnects, {recovered} missed events recovered "
-                            f"by cursor catch-up, 0 lost, 0 doubled")
+    record(
+        "Redis restart",
+        f"{restarted} kill+restart of the server's Redis during {len(sessions)} live chats: "
+        f"{4 * SENDS_PER_SIDE + REST_SENDS} acked messages (socket and REST), "
+        f"{sum(s.reconnects for s in sides)} reconnects, {recovered} missed events recovered "
+        f"by cursor catch-up, 0 lost, 0 doubled",
+    )
 
 
 async def _chat_through_a_restart(server, private_redis, sides) -> int:
@@ -154,9 +160,11 @@ async def _chat_through_a_restart(server, private_redis, sides) -> int:
         async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as http:
             for n in range(count):
                 cmid = f"{side.role}-rest-{n}"
-                r = await http.post(f"/api/{side.role}/sessions/{side.session_id}/messages",
-                                    json={"client_message_id": cmid, "body": f"rest {n}"},
-                                    headers={"Authorization": f"Bearer {side.actor.token}"})
+                r = await http.post(
+                    f"/api/{side.role}/sessions/{side.session_id}/messages",
+                    json={"client_message_id": cmid, "body": f"rest {n}"},
+                    headers={"Authorization": f"Bearer {side.actor.token}"},
+                )
                 assert r.status_code in (200, 201), f"REST send during the Redis restart: {r.status_code} {r.text}"
                 side.acked[cmid] = r.json()["id"]
                 await asyncio.sleep(GAP)

@@ -90,25 +90,40 @@ def test_a_full_session_leaves_no_secret_in_the_logs(debug_logs):
     own_log = "\n".join(debug_logs.lines)
     assert " DEBUG " in server_log and own_log, "the logs were captured, at DEBUG"
     secrets = {
-        "socket message text": BODY_SOCKET.split()[0], "REST message text": BODY_REST.split()[0],
-        "topic": TOPIC.split()[0], "feedback comment": COMMENT.split()[0],
-        "client token": client_token, "mitra token": mitra_token,
-        "client token payload": client_token.split(".")[1][:40], "mitra token payload": mitra_token.split(".")[1][:40],
-        "phone (E.164)": PHONE, "phone (digits)": PHONE.lstrip("+"), "phone (local)": "0" + PHONE[3:],
-        "client FCM token": fcm_client, "mitra FCM token": fcm_mitra,
+        "socket message text": BODY_SOCKET.split()[0],
+        "REST message text": BODY_REST.split()[0],
+        "topic": TOPIC.split()[0],
+        "feedback comment": COMMENT.split()[0],
+        "client token": client_token,
+        "mitra token": mitra_token,
+        "client token payload": client_token.split(".")[1][:40],
+        "mitra token payload": mitra_token.split(".")[1][:40],
+        "phone (E.164)": PHONE,
+        "phone (digits)": PHONE.lstrip("+"),
+        "phone (local)": "0" + PHONE[3:],
+        "client FCM token": fcm_client,
+        "mitra FCM token": fcm_mitra,
         "Xendit callback token": settings.XENDIT_CALLBACK_TOKEN,
     }
-    leaks = [f"{what} in the {where} log" for what, secret in secrets.items()
-             for where, text in (("server", server_log), ("test process", own_log)) if secret in text]
+    leaks = [
+        f"{what} in the {where} log"
+        for what, secret in secrets.items()
+        for where, text in (("server", server_log), ("test process", own_log))
+        if secret in text
+    ]
     assert not leaks, leaks
-    record("log hygiene", f"{len(server_log.splitlines()) + len(debug_logs.lines)} DEBUG log lines of a full "
-                          f"session searched for {len(secrets)} secrets: none found")
+    record(
+        "log hygiene",
+        f"{len(server_log.splitlines()) + len(debug_logs.lines)} DEBUG log lines of a full "
+        f"session searched for {len(secrets)} secrets: none found",
+    )
 
 
 async def _full_session(server, client_token, mitra_token, fcm_client, fcm_mitra):
     as_client = {"Authorization": f"Bearer {client_token}"}
     as_mitra = {"Authorization": f"Bearer {mitra_token}"}
     async with httpx.AsyncClient(base_url=server.http_url, timeout=15) as http:
+
         async def ok(method, path, headers, expect=(200, 201, 204), **kw):
             r = await http.request(method, path, headers=headers, **kw)
             assert r.status_code in expect, f"{method} {path}: {r.status_code} {r.text}"
@@ -120,31 +135,37 @@ async def _full_session(server, client_token, mitra_token, fcm_client, fcm_mitra
         await ok("POST", "/api/shared/devices", as_client, json={"fcm_token": fcm_client, "platform": "android"})
         await ok("POST", "/api/shared/devices", as_mitra, json={"fcm_token": fcm_mitra, "platform": "ios"})
         mitra_ws = await WsClient(f"{server.ws_url}/ws/mitra/", mitra_token).connect()
-        request = await ok("POST", "/api/client/pairing-requests", as_client, json={"free_trial": True,
-                                                                                     "topic": TOPIC})
+        request = await ok("POST", "/api/client/pairing-requests", as_client, json={"free_trial": True, "topic": TOPIC})
         await mitra_ws.wait_event("pairing.offer", id=request["id"])
         await ok("GET", "/api/mitra/pairing-requests", as_mitra)
         session = await ok("POST", f"/api/mitra/pairing-requests/{request['id']}/accept", as_mitra)
         sid = session["id"]
         client_ws = await WsClient(f"{server.ws_url}/ws/client/", header_auth=False, token=client_token).connect()
-        sent = await client_ws.request("message.send", {"session_id": sid, "client_message_id": "c1",
-                                                        "body": BODY_SOCKET})
+        sent = await client_ws.request(
+            "message.send", {"session_id": sid, "client_message_id": "c1", "body": BODY_SOCKET}
+        )
         assert sent["type"] == "ack", sent
         await mitra_ws.wait_event("message.new", id=sent["data"]["id"])
         await mitra_ws.request("message.delivered", {"session_id": sid, "message_ids": [sent["data"]["id"]]})
         await mitra_ws.request("message.read", {"session_id": sid, "up_to": sent["data"]["id"]})
         await mitra_ws.request("typing", {"session_id": sid, "is_typing": True})
-        reply = await ok("POST", f"/api/mitra/sessions/{sid}/messages", as_mitra,
-                         json={"client_message_id": "m1", "body": BODY_REST})
+        reply = await ok(
+            "POST", f"/api/mitra/sessions/{sid}/messages", as_mitra, json={"client_message_id": "m1", "body": BODY_REST}
+        )
         await client_ws.wait_event("message.new", id=reply["id"])
         await ok("GET", f"/api/client/sessions/{sid}/messages", as_client)
         tier = await ok("GET", "/api/client/pricing", as_client)
-        ext = await ok("POST", f"/api/client/sessions/{sid}/extensions", as_client,
-                       json={"tier_id": tier["extension_tiers"][0]["id"]})
+        ext = await ok(
+            "POST",
+            f"/api/client/sessions/{sid}/extensions",
+            as_client,
+            json={"tier_id": tier["extension_tiers"][0]["id"]},
+        )
         await ok("POST", f"/api/mitra/sessions/{sid}/extensions/{ext['id']}/accept", as_mitra)
         tx = await asyncio.to_thread(lambda: Transaction.objects.get(extension_id=ext["id"]))
-        paid = await http.post(WEBHOOK, json=xendit_payload(tx),
-                               headers={"x-callback-token": settings.XENDIT_CALLBACK_TOKEN})
+        paid = await http.post(
+            WEBHOOK, json=xendit_payload(tx), headers={"x-callback-token": settings.XENDIT_CALLBACK_TOKEN}
+        )
         assert paid.json()["result"] == "paid", paid.text
         await ok("GET", f"/api/client/sessions/{sid}/transcript", as_client)
         await ok("POST", f"/api/client/sessions/{sid}/end", as_client, json={"reason": "cukup"})

@@ -67,8 +67,9 @@ def test_channel_layer_payloads_are_encrypted_in_redis():
         async def chat():
             client_ws = await WsClient(f"{server.ws_url}/ws/client/", client.token).connect()
             mitra_ws = await WsClient(f"{server.ws_url}/ws/mitra/", mitra.token).connect()
-            ack = await client_ws.request("message.send", {"session_id": sid, "client_message_id": "enc-1",
-                                                           "body": SECRET_TEXT})
+            ack = await client_ws.request(
+                "message.send", {"session_id": sid, "client_message_id": "enc-1", "body": SECRET_TEXT}
+            )
             assert ack["type"] == "ack", ack
             # Through Redis and back: the other side's server decrypts it.
             event = await mitra_ws.wait_event("message.new", id=ack["data"]["id"])
@@ -92,6 +93,7 @@ def test_channel_layer_payloads_are_encrypted_in_redis():
     private = PrivateRedis().start()
     raw = RawSubscriber(private.url)
     try:
+
         async def plain():
             layer = RedisPubSubChannelLayer(hosts=[private.url], prefix=f"ctl{uuid.uuid4().hex[:6]}")
             channel = await layer.new_channel()
@@ -105,8 +107,11 @@ def test_channel_layer_payloads_are_encrypted_in_redis():
     finally:
         raw.close()
         private.cleanup()
-    record("channel-layer encryption", "a live chat message relayed through Redis with CHANNEL_ENCRYPTION_KEYS: "
-                                       "only Fernet tokens on the wire (plaintext without the key)")
+    record(
+        "channel-layer encryption",
+        "a live chat message relayed through Redis with CHANNEL_ENCRYPTION_KEYS: "
+        "only Fernet tokens on the wire (plaintext without the key)",
+    )
 
 
 def production_env(**extra) -> dict:
@@ -146,8 +151,11 @@ def test_production_settings_serving():
         # Not routed on the public entrypoint at all.
         assert http.get("/admin/", headers=https).status_code == 404
         # A request that logs: its lines are JSON and carry its request id.
-        r = http.post(WEBHOOK, headers={**https, "x-callback-token": env["XENDIT_CALLBACK_TOKEN"], "X-Request-ID": rid},
-                      json={"external_id": f"hb-unknown-{rid}", "status": "PAID", "amount": 1})
+        r = http.post(
+            WEBHOOK,
+            headers={**https, "x-callback-token": env["XENDIT_CALLBACK_TOKEN"], "X-Request-ID": rid},
+            json={"external_id": f"hb-unknown-{rid}", "status": "PAID", "amount": 1},
+        )
         assert r.status_code == 200 and r.headers["X-Request-ID"] == rid, r.text
         bad = http.post(WEBHOOK, headers={**https, "x-callback-token": settings.XENDIT_CALLBACK_TOKEN}, json={})
         assert bad.status_code == 403  # the sandbox's token means nothing in production
@@ -166,5 +174,7 @@ def test_production_settings_serving():
     # Every line Django's logging wrote is JSON (warnings a library prints itself aside).
     django_lines = [line for line in lines if line.startswith("{") or " INFO " in line or " WARNING " in line]
     assert all(line.startswith("{") for line in django_lines), django_lines[:5]
-    record("production settings serving", "HTTPS redirect (health exempt), HSTS preload, no-store, "
-                                          "JSON logs with the request id")
+    record(
+        "production settings serving",
+        "HTTPS redirect (health exempt), HSTS preload, no-store, JSON logs with the request id",
+    )

@@ -96,8 +96,9 @@ def _negative_elsewhere(case, location) -> bool:
     count: the only header of the app's operations is Authorization, which _fuzz replaces
     with the role's valid token."""
     meta = case._meta
-    return meta is None or any(meta.is_negative_at(loc) for loc in ParameterLocation
-                               if loc not in (location, ParameterLocation.HEADER))
+    return meta is None or any(
+        meta.is_negative_at(loc) for loc in ParameterLocation if loc not in (location, ParameterLocation.HEADER)
+    )
 
 
 def _coerced(value, expected):
@@ -155,9 +156,11 @@ def _empty_query_only(case) -> bool:
     if not any(v == "" for v in query.values()):
         return False
     raw = schema.raw_schema
-    params = {p["name"]: _inline(p.get("schema", {}), raw)
-              for p in raw["paths"][case.operation.path][case.method.lower()].get("parameters", [])
-              if p.get("in") == "query"}
+    params = {
+        p["name"]: _inline(p.get("schema", {}), raw)
+        for p in raw["paths"][case.operation.path][case.method.lower()].get("parameters", [])
+        if p.get("in") == "query"
+    }
     for name, value in query.items():
         if value == "":
             continue
@@ -208,8 +211,11 @@ def contract_error_shape(ctx, response, case):
     try:
         body = response.json()
     except ValueError:
-        raise Failure(operation=case.operation.label, title="Error answer is not JSON",
-                      message=f"{response.status_code}: {response.text[:200]!r}") from None
+        raise Failure(
+            operation=case.operation.label,
+            title="Error answer is not JSON",
+            message=f"{response.status_code}: {response.text[:200]!r}",
+        ) from None
     problems = []
     if not isinstance(body, dict):
         problems.append("body is not an object")
@@ -221,19 +227,25 @@ def contract_error_shape(ctx, response, case):
             problems.append("detail missing")
         if "fields" in body:
             fields = body["fields"]
-            if not (isinstance(fields, dict)
-                    and all(isinstance(v, list) and all(isinstance(m, str) for m in v) for v in fields.values())):
+            if not (
+                isinstance(fields, dict)
+                and all(isinstance(v, list) and all(isinstance(m, str) for m in v) for v in fields.values())
+            ):
                 problems.append("fields is not {field: [message]}")
         if response.status_code == 400 and body.get("code") == "validation_error" and "fields" not in body:
             # Malformed JSON bodies have no fields; that is allowed by api.md.
             pass
     if problems:
-        raise Failure(operation=case.operation.label, title="Error answer breaks the contract's shape",
-                      message=f"{response.status_code} {body!r}: {'; '.join(problems)}")
+        raise Failure(
+            operation=case.operation.label,
+            title="Error answer breaks the contract's shape",
+            message=f"{response.status_code} {body!r}: {'; '.join(problems)}",
+        )
     return None
 
 
 # --- the world each operation is fuzzed in ------------------------------------------------
+
 
 class World:
     """A client with a live session, its mitra, an offer waiting for that mitra, a pending
@@ -257,20 +269,32 @@ class World:
         # A pending extension on the session (only a registered client can ask).
         self.extension = None
         if role != "anonymous":
-            r = self.client.api.post(f"/api/client/sessions/{self.session['id']}/extensions",
-                                     {"tier_id": str(self.extension_tier.id)}, format="json")
+            r = self.client.api.post(
+                f"/api/client/sessions/{self.session['id']}/extensions",
+                {"tier_id": str(self.extension_tier.id)},
+                format="json",
+            )
             assert r.status_code == 201, r.content
             self.extension = r.json()["id"]
         else:
             registered = make_client("Dewi")
             s2 = start_trial_session(registered, make_mitra("Eko", online=True))
-            self.extension = str(Extension.objects.create(
-                session_id=s2["id"], tier=self.extension_tier, minutes=15, price=25000,
-                respond_by=PairingRequest.objects.get(client=registered.user).expires_at).id)
+            self.extension = str(
+                Extension.objects.create(
+                    session_id=s2["id"],
+                    tier=self.extension_tier,
+                    minutes=15,
+                    price=25000,
+                    respond_by=PairingRequest.objects.get(client=registered.user).expires_at,
+                ).id
+            )
         self.actor = self.mitra if role == "mitra" else self.client
         self.fcm_token = f"fcm-{role}-" + "x" * 40
-        Device.objects.create(fcm_token=self.fcm_token, platform="android",
-                              **({"mitra": self.mitra.user} if role == "mitra" else {"client": self.client.user}))
+        Device.objects.create(
+            fcm_token=self.fcm_token,
+            platform="android",
+            **({"mitra": self.mitra.user} if role == "mitra" else {"client": self.client.user}),
+        )
 
     def real_value(self, name: str):
         return {
@@ -300,8 +324,9 @@ def _use_real_objects(case, world: World) -> None:
 def _fuzz(case, role: str, world: World) -> None:
     _use_real_objects(case, world)
     CASES[f"{case.operation.label} as {role}"] = CASES.get(f"{case.operation.label} as {role}", 0) + 1
-    case.call_and_validate(headers={"Authorization": f"Bearer {world.actor.token}"},
-                           additional_checks=[contract_error_shape])
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {world.actor.token}"}, additional_checks=[contract_error_shape]
+    )
 
 
 @pytest.fixture
@@ -321,8 +346,10 @@ def world_mitra(db):
 
 # One world per operation, shared by its examples (deliberately: state builds up as a
 # real app's would). Generation is bounded by FUZZ_EXAMPLES, not by Hypothesis's clock.
-FUZZ_SETTINGS = hsettings(deadline=None, suppress_health_check=[
-    HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much])
+FUZZ_SETTINGS = hsettings(
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 APP_OPS = schema.exclude(path="/api/shared/webhooks/xendit/invoice").exclude(path="/api/shared/health")
 
@@ -367,5 +394,8 @@ def test_fuzz_xendit_webhook(case, world_registered):
 def test_fuzz_figures():
     """Records how much was fuzzed (runs after the fuzz tests of this module)."""
     if CASES:
-        record("schema fuzzing", f"{sum(CASES.values())} requests over {len(CASES)} operation/role pairs "
-                                 f"({len({k.split(' as ')[0] for k in CASES})} operations)")
+        record(
+            "schema fuzzing",
+            f"{sum(CASES.values())} requests over {len(CASES)} operation/role pairs "
+            f"({len({k.split(' as ')[0] for k in CASES})} operations)",
+        )

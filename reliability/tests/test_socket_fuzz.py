@@ -59,8 +59,9 @@ class SocketPair:
         from halobestie.sockets.routing import websocket_application
 
         for role, token in self.tokens.items():
-            comm = WebsocketCommunicator(websocket_application, f"/ws/{role}/",
-                                         headers=[(b"authorization", f"Bearer {token}".encode())])
+            comm = WebsocketCommunicator(
+                websocket_application, f"/ws/{role}/", headers=[(b"authorization", f"Bearer {token}".encode())]
+            )
             connected, _ = await comm.connect(timeout=10)
             assert connected
             first = json.loads((await comm.receive_output(10))["text"])
@@ -89,34 +90,64 @@ class SocketPair:
 
 
 def _anything():
-    return st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-                     st.floats(allow_nan=False), st.text(max_size=30), st.lists(st.integers(), max_size=3),
-                     st.dictionaries(st.text(max_size=5), st.integers(), max_size=2))
+    return st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(2**70), max_value=2**70),
+        st.floats(allow_nan=False),
+        st.text(max_size=30),
+        st.lists(st.integers(), max_size=3),
+        st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+    )
 
 
 def frames(ids: dict):
     """Frames of every type the apps send, with fields drawn from good and hostile values."""
     session = st.one_of(st.just(ids["session"]), st.just(ids["other_session"]), st.uuids().map(str), _anything())
-    message = st.one_of(st.sampled_from(ids["messages"]), st.just(ids["other_message"]), st.uuids().map(str),
-                        _anything())
-    text = st.one_of(st.text(max_size=200), st.text(min_size=MAX_BODY - 2, max_size=MAX_BODY + 2),
-                     st.just("a\x00b"), st.just(" \n\t "), _anything())
-    data = st.fixed_dictionaries({}, optional={
-        "session_id": session,
-        "client_message_id": st.one_of(st.text(max_size=70), st.just("cm\x00"), _anything()),
-        "body": text,
-        "message_ids": st.one_of(st.lists(message, max_size=5), st.lists(st.text(), min_size=501, max_size=501),
-                                 _anything()),
-        "up_to": message,
-        "is_typing": st.one_of(st.booleans(), _anything()),
-        "token": st.text(max_size=20),
-    })
-    frame_type = st.sampled_from(["message.send", "message.delivered", "message.read", "typing",
-                                  "presence.heartbeat", "ping", "auth", "session.end", ""])
+    message = st.one_of(
+        st.sampled_from(ids["messages"]), st.just(ids["other_message"]), st.uuids().map(str), _anything()
+    )
+    text = st.one_of(
+        st.text(max_size=200),
+        st.text(min_size=MAX_BODY - 2, max_size=MAX_BODY + 2),
+        st.just("a\x00b"),
+        st.just(" \n\t "),
+        _anything(),
+    )
+    data = st.fixed_dictionaries(
+        {},
+        optional={
+            "session_id": session,
+            "client_message_id": st.one_of(st.text(max_size=70), st.just("cm\x00"), _anything()),
+            "body": text,
+            "message_ids": st.one_of(
+                st.lists(message, max_size=5), st.lists(st.text(), min_size=501, max_size=501), _anything()
+            ),
+            "up_to": message,
+            "is_typing": st.one_of(st.booleans(), _anything()),
+            "token": st.text(max_size=20),
+        },
+    )
+    frame_type = st.sampled_from(
+        [
+            "message.send",
+            "message.delivered",
+            "message.read",
+            "typing",
+            "presence.heartbeat",
+            "ping",
+            "auth",
+            "session.end",
+            "",
+        ]
+    )
     return st.one_of(
-        st.builds(lambda t, d, extra: json.dumps({"type": t, "ref": "fz", "data": d, **extra}),
-                  frame_type, st.one_of(data, _anything()),
-                  st.dictionaries(st.sampled_from(["x", "token", "id"]), _anything(), max_size=2)),
+        st.builds(
+            lambda t, d, extra: json.dumps({"type": t, "ref": "fz", "data": d, **extra}),
+            frame_type,
+            st.one_of(data, _anything()),
+            st.dictionaries(st.sampled_from(["x", "token", "id"]), _anything(), max_size=2),
+        ),
         st.builds(lambda t, d: json.dumps({"type": t, "ref": "fz", **d}), frame_type, data),
         st.text(min_size=1, max_size=50),  # not JSON, or JSON that is not an object
     )
@@ -133,7 +164,8 @@ def test_socket_frames_never_fail_the_server(caplog):
     other = start_trial_session(other_client, make_mitra("Dina", online=True))
     send_message(other_client, other["id"], "bukan urusanmu")
     ids = {
-        "session": session["id"], "other_session": other["id"],
+        "session": session["id"],
+        "other_session": other["id"],
         "messages": [str(m) for m in Message.objects.filter(session_id=session["id"]).values_list("id", flat=True)],
         "other_message": str(Message.objects.filter(session_id=other["id"]).last().id),
     }
@@ -142,15 +174,45 @@ def test_socket_frames_never_fail_the_server(caplog):
     caplog.set_level(logging.ERROR)
 
     with SocketPair(client.token, mitra.token) as pair:
-        @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+
+        @settings(
+            max_examples=EXAMPLES,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(role=st.sampled_from(["client", "mitra"]), raw=frames(ids))
-        @example(role="client", raw=json.dumps({"type": "message.send", "ref": "fz", "data": {
-            "session_id": ids["session"], "client_message_id": "nul-body", "body": "a\x00b"}}))
-        @example(role="mitra", raw=json.dumps({"type": "message.send", "ref": "fz", "data": {
-            "session_id": ids["session"], "client_message_id": "nul\x00id", "body": "halo"}}))
-        @example(role="client", raw=json.dumps({"type": "message.read", "ref": "fz", "data": {
-            "session_id": ids["session"], "up_to": ids["other_message"]}}))
+        @example(
+            role="client",
+            raw=json.dumps(
+                {
+                    "type": "message.send",
+                    "ref": "fz",
+                    "data": {"session_id": ids["session"], "client_message_id": "nul-body", "body": "a\x00b"},
+                }
+            ),
+        )
+        @example(
+            role="mitra",
+            raw=json.dumps(
+                {
+                    "type": "message.send",
+                    "ref": "fz",
+                    "data": {"session_id": ids["session"], "client_message_id": "nul\x00id", "body": "halo"},
+                }
+            ),
+        )
+        @example(
+            role="client",
+            raw=json.dumps(
+                {
+                    "type": "message.read",
+                    "ref": "fz",
+                    "data": {"session_id": ids["session"], "up_to": ids["other_message"]},
+                }
+            ),
+        )
         def fuzz(role, raw):
             answer = pair.exchange(role, raw)
             if answer["type"] == "closed":
@@ -164,12 +226,16 @@ def test_socket_frames_never_fail_the_server(caplog):
         sent = pair.sent
         assert not bad, "\n".join(bad[:20])
 
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], \
-        [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR][:5]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [
+        r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR
+    ][:5]
     # Nothing reached the other session; every stored message is well formed.
     assert list(Message.objects.filter(session_id=other["id"]).values_list("id", "status", "body")) == other_before
-    for body, cmid in Message.objects.filter(session_id=session["id"]).exclude(sender="system").values_list(
-            "body", "client_message_id"):
+    for body, cmid in (
+        Message.objects.filter(session_id=session["id"])
+        .exclude(sender="system")
+        .values_list("body", "client_message_id")
+    ):
         assert isinstance(body, str) and body.strip() and len(body) <= MAX_BODY and "\x00" not in body
         assert cmid and len(cmid) <= 64
     record("socket frame fuzzing", f"{sent} hostile frames on the client and mitra sockets, 0 server errors")

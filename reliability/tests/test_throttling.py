@@ -48,9 +48,13 @@ def throttled(r) -> bool:
 def test_limits_are_shared_by_every_web_process(low_rates):
     ani, budi = make_client("Ani"), make_mitra("Budi", online=True)
     citra = make_client("Citra")
-    env = {"THROTTLE_SIGN_IN": RATES["sign_in"], "THROTTLE_PAIRING": RATES["pairing_create"],
-           "THROTTLE_MESSAGES": RATES["message_send"]}
+    env = {
+        "THROTTLE_SIGN_IN": RATES["sign_in"],
+        "THROTTLE_PAIRING": RATES["pairing_create"],
+        "THROTTLE_MESSAGES": RATES["message_send"],
+    }
     with LiveServer(workers=2, env=env) as server:
+
         def live(method, path, actor, **kw):
             # A new connection each time: the two worker processes share the load.
             with httpx.Client(base_url=server.http_url, timeout=10) as http:
@@ -66,8 +70,11 @@ def test_limits_are_shared_by_every_web_process(low_rates):
         # Pairing create: 3 per minute per client, whatever the answer.
         codes = []
         for where in ("here", "there", "there"):
-            r = (ani.api.post("/api/client/pairing-requests", {"free_trial": False}, format="json") if where == "here"
-                 else live("POST", "/api/client/pairing-requests", ani, json={"free_trial": False}))
+            r = (
+                ani.api.post("/api/client/pairing-requests", {"free_trial": False}, format="json")
+                if where == "here"
+                else live("POST", "/api/client/pairing-requests", ani, json={"free_trial": False})
+            )
             codes.append(r.status_code)
         assert codes == [400, 400, 400]
         assert throttled(live("POST", "/api/client/pairing-requests", ani, json={"free_trial": True}))
@@ -76,36 +83,65 @@ def test_limits_are_shared_by_every_web_process(low_rates):
         sid = start_trial_session(citra, budi)["id"]
 
         # Message send: 5 per minute per user.
-        sent = [citra.api.post(f"/api/client/sessions/{sid}/messages", {"client_message_id": f"h{i}", "body": "hai"},
-                               format="json").status_code for i in range(3)]
-        sent += [live("POST", f"/api/client/sessions/{sid}/messages", citra,
-                      json={"client_message_id": f"t{i}", "body": "hai"}).status_code for i in range(2)]
+        sent = [
+            citra.api.post(
+                f"/api/client/sessions/{sid}/messages", {"client_message_id": f"h{i}", "body": "hai"}, format="json"
+            ).status_code
+            for i in range(3)
+        ]
+        sent += [
+            live(
+                "POST",
+                f"/api/client/sessions/{sid}/messages",
+                citra,
+                json={"client_message_id": f"t{i}", "body": "hai"},
+            ).status_code
+            for i in range(2)
+        ]
         assert sent == [201] * 5
-        assert throttled(live("POST", f"/api/client/sessions/{sid}/messages", citra,
-                              json={"client_message_id": "t9", "body": "hai"}))
+        assert throttled(
+            live("POST", f"/api/client/sessions/{sid}/messages", citra, json={"client_message_id": "t9", "body": "hai"})
+        )
         assert live("GET", f"/api/client/sessions/{sid}/messages", citra).status_code == 200
         # The mitra of the same session has a budget of their own.
-        assert live("POST", f"/api/mitra/sessions/{sid}/messages", budi,
-                    json={"client_message_id": "b1", "body": "halo"}).status_code == 201
+        assert (
+            live(
+                "POST", f"/api/mitra/sessions/{sid}/messages", budi, json={"client_message_id": "b1", "body": "halo"}
+            ).status_code
+            == 201
+        )
 
     # The counters are in Redis, under this run's cache prefix.
     import redis
 
-    keys = [k.decode() for k in redis.Redis.from_url(settings.REDIS_URL).scan_iter(
-        match=f"{settings.CACHES['default']['KEY_PREFIX']}:*throttle_*", count=1000)]
+    keys = [
+        k.decode()
+        for k in redis.Redis.from_url(settings.REDIS_URL).scan_iter(
+            match=f"{settings.CACHES['default']['KEY_PREFIX']}:*throttle_*", count=1000
+        )
+    ]
     assert {scope for scope in RATES if any(f"throttle_{scope}_" in k for k in keys)} == set(RATES), keys
-    record("REST throttling", "sign-in, pairing create and message send: one budget shared by 3 processes "
-                              "(on Redis), 429 throttled + Retry-After past it")
+    record(
+        "REST throttling",
+        "sign-in, pairing create and message send: one budget shared by 3 processes "
+        "(on Redis), 429 throttled + Retry-After past it",
+    )
 
 
 def test_throttled_endpoints_still_answer_when_the_cache_is_down(low_rates):
     ani, budi = make_client("Ani"), make_mitra("Budi", online=True)
     sid = start_trial_session(ani, budi)["id"]
-    dead = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                        "LOCATION": "redis://127.0.0.1:9/0", "KEY_PREFIX": "dead"}}  # port 9: nobody
+    dead = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+            "KEY_PREFIX": "dead",
+        }
+    }  # port 9: nobody
     with override_settings(CACHES=dead):
         for i in range(8):  # past every rate: the limit cannot be counted, so it is not enforced
             assert ani.api.post("/api/client/auth/session").status_code == 200
-            r = ani.api.post(f"/api/client/sessions/{sid}/messages", {"client_message_id": f"d{i}", "body": "hai"},
-                             format="json")
+            r = ani.api.post(
+                f"/api/client/sessions/{sid}/messages", {"client_message_id": f"d{i}", "body": "hai"}, format="json"
+            )
             assert r.status_code == 201, r.content
