@@ -53,6 +53,8 @@ def presence_go_online(*, mitra: Mitra) -> MitraPresence:
             presence.current_log = log
         presence.last_heartbeat_at = now
         presence.save()
+        # Every device of the mitra shows the same toggle.
+        events.presence_updated(mitra, presence_data(presence))
         _offer_waiting_requests(mitra)
     return presence
 
@@ -63,8 +65,7 @@ def presence_go_offline(*, mitra: Mitra, reason: str = "manual") -> MitraPresenc
         presence, _ = MitraPresence.objects.select_for_update().get_or_create(mitra=mitra)
         if presence.status == MitraPresence.Status.ONLINE:
             _end_period(presence, now, reason)
-            if reason != "manual":
-                events.presence_updated(mitra, presence_data(presence))
+            events.presence_updated(mitra, presence_data(presence))
     return presence
 
 
@@ -365,7 +366,9 @@ def pairing_request_accept(*, request_id, mitra: Mitra) -> Session:
             raise ApplicationError("invalid_state", f"The request is {request.state if request.expires_at > now else 'expired'}.")
         if not mitra.is_active:
             raise ApplicationError("account_deactivated", "This mitra account is deactivated.")
-        lock_mitra_capacity(mitra=mitra, require_available=False)
+        presence = lock_mitra_capacity(mitra=mitra, require_available=False)
+        if presence.status != MitraPresence.Status.ONLINE:
+            raise ApplicationError("invalid_state", "Go online to accept offers.")
         request.client = Client.objects.get(pk=request.client_id)
         session = session_create_for_match(request=request, mitra=mitra, now=now)
         request.state = PairingRequest.State.MATCHED

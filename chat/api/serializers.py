@@ -70,7 +70,8 @@ def session_data(session: Session, role: str) -> dict:
             else None
         ),
         "can_end_early": can_end_early(session, role),
-        "risk_level": session.risk_level or None,
+        # For the mitra (and staff) only: a client is never shown a label about themselves.
+        "risk_level": (session.risk_level or None) if role == "mitra" else None,
     }
     return data
 

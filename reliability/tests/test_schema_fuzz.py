@@ -66,7 +66,9 @@ class InTestWSGI:
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", InTestWSGI())
 # Unknown query parameters are ignored, as HTTP APIs do; the fuzzer is not to invent them.
-schema.config.generation.update(max_examples=FUZZ_EXAMPLES, deterministic=True, allow_extra_parameters=False)
+schema.config.generation.update(
+    max_examples=FUZZ_EXAMPLES, deterministic=True, allow_extra_parameters=False, database="none"
+)
 
 # Body fields naming rows the schema cannot know (a well-formed tier id or message id that
 # names no row of this database), and the tier_id/free_trial either-or: a 400 naming only
@@ -348,6 +350,7 @@ def world_mitra(db):
 # real app's would). Generation is bounded by FUZZ_EXAMPLES, not by Hypothesis's clock.
 FUZZ_SETTINGS = hsettings(
     deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 
