@@ -177,7 +177,9 @@ def markdown(res: dict) -> str:
         lines += ["", "Saturation: every socket keeps "
                   f"{meta.get('config', {}).get('window', 2)} messages in flight and sends the next one when its "
                   "peer has received one (closed loop). CPU columns are % of one core over the measured window; "
-                  "`machine` is both cores together as % of the whole machine; `other processes` is what the machine "
+                  "`machine` is both cores together as % of the whole machine; kernel time is part of the server's CPU "
+                  f"(project saturation: {_f((proj or {}).get('saturation', {}).get('server_sys_share_pct'))}% of it, "
+                  f"baseline: {_f((base or {}).get('saturation', {}).get('server_sys_share_pct'))}%); `other processes` is what the machine "
                   "spent outside the bench's own processes (including other databases' PostgreSQL backends), in % of one core — a run disturbed "
                   "by more than 25% is repeated once and the quieter one kept."]
         errors = [(label, r) for label, s in (("project", proj), ("baseline", base)) if s

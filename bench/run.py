@@ -114,6 +114,7 @@ class Bench:
         pg_ours, pg_others = postgres_cpu(self.stack.db_name)
         return {
             "servers": [s.cpu() for s in servers],
+            "servers_sys": [s.cpu_sys() for s in servers],
             "machine_busy": busy, "machine_total": total,
             "postgres": pg_ours, "postgres_others": pg_others,
             "bench": proc_cpu([os.getpid()]),
@@ -126,6 +127,7 @@ class Bench:
     def cpu_delta(a: dict, b: dict) -> dict:
         return {
             "servers": [y - x for x, y in zip(a["servers"], b["servers"], strict=True)],
+            "servers_sys": [y - x for x, y in zip(a["servers_sys"], b["servers_sys"], strict=True)],
             "machine_busy": b["machine_busy"] - a["machine_busy"],
             "machine_total": b["machine_total"] - a["machine_total"],
             "postgres": b["postgres"] - a["postgres"],
@@ -205,6 +207,7 @@ class Bench:
             **latency_summary(list(lat)),
             "server_cpu_s": d["servers"],
             "server_cpu_pct": [100 * c / span for c in d["servers"]],
+            "server_sys_share_pct": (100 * sum(d["servers_sys"]) / sum(d["servers"])) if sum(d["servers"]) else None,
             "server_cpu_us_per_msg": (sum(d["servers"]) * 1e6 / delivered) if delivered else None,
             "stack_cpu_us_per_msg": ((sum(d["servers"]) + d["postgres"] + d["redis"] + d["celery"]) * 1e6
                                      / delivered) if delivered else None,

@@ -110,6 +110,9 @@ class Server:
         t = self.ps.cpu_times()
         return t.user + t.system
 
+    def cpu_sys(self) -> float:
+        return self.ps.cpu_times().system
+
     def rss(self) -> int:
         return self.ps.memory_info().rss
 

@@ -15,8 +15,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.selectors import platform_settings
-from halobestie.errors import ApplicationError
 from chat.crisis import detect
+from halobestie.errors import ApplicationError
 from halobestie.realtime import mitra_group, send_on_commit
 
 from ..models import LIVE_STATES, Session, SessionEvent, SessionReport
