@@ -148,6 +148,23 @@ def markdown(res: dict) -> str:
                      f"{_f(so['project_two']['delivered_per_s'])} (x{so['project_ratio']:.2f}) | "
                      f"{_f(so['baseline_one']['delivered_per_s'])} → {_f(so['baseline_two']['delivered_per_s'])} "
                      f"(x{so['baseline_ratio']:.2f}) | |")
+    chan = chat.get("channels")
+    if proj and base and chan:
+        bsat = base["saturation"]
+        lines += ["", "## Where the gap is", "",
+                  "The same traffic through three servers on the same stack: the bare relay, the relay written as a "
+                  "Channels consumer over the project's channel layer (RedisPubSubChannelLayer; no auth, no "
+                  "database; `bench/channels_relay.py`), and the project.", "",
+                  "| server | saturation msg/s | server CPU per message at saturation (µs) | p99 @300 msg/s (ms) | "
+                  "throughput vs bare relay |", "|---|---|---|---|---|"]
+        for label, suite in (("bare relay (`bench/relay.py`)", base),
+                             ("Channels relay + Redis pub/sub (`bench/channels_relay.py`)", chan),
+                             ("project (auth, PostgreSQL, the project's code)", proj)):
+            sat = suite["saturation"]
+            at = _at(suite, 300)
+            lines.append(f"| {label} | {_f(sat['delivered_per_s'])} | {_f(sat['server_cpu_us_per_msg'])} | "
+                         f"{_lat(at).split(' / ')[-1] if at else '—'} | "
+                         f"{_f(100 * sat['delivered_per_s'] / bsat['delivered_per_s'], 1)}% |")
     lines += ["", f"## Targets ({TARGETS_DOC})", "", "| target | goal | measured | met | gap |", "|---|---|---|---|---|"]
     for t in res.get("targets", []):
         met = "—" if t["met"] is None else ("✅ met" if t["met"] else "❌ missed")
@@ -159,7 +176,7 @@ def markdown(res: dict) -> str:
                   "| target | offered msg/s | delivered msg/s | p50 ms | p95 ms | p99 ms | max ms | lost | server CPU % "
                   "| µs/msg server | µs/msg stack | PG % | Redis % | clients % | machine % | other processes % |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        for label, suite in (("project", proj), ("baseline", base)):
+        for label, suite in (("project", proj), ("baseline", base), ("channels relay", chat.get("channels"))):
             if not suite:
                 continue
             for r in [suite["saturation"], *suite.get("rates", [])]:

@@ -86,10 +86,9 @@ class TcpProxy:
             self.open.discard(up_writer)
 
     async def _cut(self):
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
-            self.server = None
+        server, self.server = self.server, None
+        if server is not None:
+            server.close()  # no new connections
         for writer in list(self.open):
             transport = writer.transport
             with contextlib.suppress(Exception):
@@ -99,6 +98,10 @@ class TcpProxy:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                 transport.abort()
         self.open.clear()
+        if server is not None:
+            # Since Python 3.12 this waits for the handlers too: only after the aborts
+            # (pooled connections never end on their own).
+            await server.wait_closed()
 
     def cut(self) -> None:
         """Reset every open connection; new ones are refused until restore()."""

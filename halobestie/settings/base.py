@@ -67,6 +67,15 @@ ASGI_APPLICATION = "halobestie.asgi.application"
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 # Under ASGI a connection must never outlive a request or a socket handler.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool("DB_POOL", default=True):
+    # Django's psycopg pool: closing a connection hands it back instead of ending the
+    # PostgreSQL backend, so a socket frame does not pay connect + auth + fork (measured
+    # in bench/: without it PostgreSQL spent most of its CPU forking backends).
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DB_POOL_MIN", default=2),
+        "max_size": env.int("DB_POOL_MAX", default=16),
+        "timeout": env.float("DB_POOL_TIMEOUT", default=3.0),  # fail fast (503) when PostgreSQL is gone
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded mode runs both entrypoints and the timer thread in one process.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
