@@ -94,7 +94,8 @@ def markdown(res: dict) -> str:
         "# Halo Bestie benchmark — latest result",
         "",
         f"`{meta.get('command', 'python -m bench')}` · {meta.get('date', '')} · commit `{meta.get('commit', '')}` · "
-        f"{meta.get('mode', '')} run in {_f(meta.get('seconds'), 0)} s",
+        f"{meta.get('mode', '')} run in {_f(meta.get('seconds'), 0)} s"
+        + (f" (uncommitted changes measured too: {', '.join(meta['uncommitted'])})" if meta.get("uncommitted") else ""),
         "",
         f"Machine: {m.get('cores')} cores ({m.get('cpu', '')}), {m.get('memory_gib')} GiB, Python {m.get('python')}; "
         f"{m.get('busy_before_start_pct')}% busy before start. **Everything shares those 2 cores**: the server "

@@ -679,8 +679,10 @@ class Bench:
 
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                                 capture_output=True, text=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                                    cwd=ROOT, capture_output=True, text=True).stdout.strip())
+        changed = [line[3:] for line in subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                                                       cwd=ROOT, capture_output=True, text=True).stdout.splitlines()
+                   if not line[3:].startswith("bench/")]
+        dirty = bool(changed)
         b0, t0 = machine_cpu()
         time.sleep(1.0)
         b1, t1 = machine_cpu()
@@ -690,6 +692,7 @@ class Bench:
         self.result["meta"] = {
             "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "commit": commit + ("+dirty" if dirty else ""),
+            "uncommitted": changed[:20],
             "command": "python -m bench " + " ".join(sys.argv[1:]),
             "mode": "quick" if self.args.quick else "full",
             "machine": {"cores": os.cpu_count(), "cpu": cpu_model,
