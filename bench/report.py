@@ -6,7 +6,7 @@ import json
 import math
 from pathlib import Path
 
-TARGETS_DOC = "issue 8 (2 cores, every process on one machine)"
+TARGETS_DOC = "issue 8; 2 cores, every process on one machine"
 
 
 def _f(value, digits: int = 0, unit: str = "") -> str:
@@ -91,7 +91,8 @@ def markdown(res: dict) -> str:
     chat = res.get("chat", {})
     proj, base = chat.get("project"), chat.get("baseline")
     lines = [
-        "# Halo Bestie benchmark — latest result",
+        "# Halo Bestie benchmark — " + (f"what-if `{meta['whatif']}` (bench/whatif_settings.py)"
+                                         if meta.get("whatif") else "latest result"),
         "",
         f"`{meta.get('command', 'python -m bench')}` · {meta.get('date', '')} · commit `{meta.get('commit', '')}` · "
         f"{meta.get('mode', '')} run in {_f(meta.get('seconds'), 0)} s"
@@ -219,7 +220,10 @@ def markdown(res: dict) -> str:
         lines.append("")
         lines.append("Each figure is from a fresh server process (warmed with 10 sockets), RSS read 2 s after the "
                      "last socket authenticated; project sockets are already-registered clients authenticating "
-                     "with the `Authorization` header (token check, client lookup, group subscribe, registry).")
+                     "with the `Authorization` header (token check, client lookup, group subscribe, registry). "
+                     "`registry entries left after close`: live entries in the socket registry "
+                     "(`halobestie/sockets/registry.py`) 3 s after every socket closed — should be 0; each one makes "
+                     "`has_live_socket` skip a push for up to its TTL.")
     if b and b.get("runs"):
         lines += ["", "## Pairing blast", "", f"{b['mitras_online']} mitras online (REST `PUT presence`), "
                   f"{b['sockets']} with a live `/ws/mitra/` socket. A client POSTs a free-trial request; timed from "

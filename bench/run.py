@@ -601,7 +601,8 @@ class Bench:
         self.result["scaleout"] = out
 
     def phase_servers(self) -> None:
-        kinds = [k for k in ("uvicorn-sansio", "uvicorn-wsproto", "daphne") if k != self.args.server]
+        kinds = [k for k in ("uvicorn", "uvicorn-sansio", "uvicorn-wsproto", "daphne")
+                 if k != self.args.server or "project" not in self.result["chat"]]
         n = self.cfg["pairs"]
         out = {}
         for kind in kinds:
