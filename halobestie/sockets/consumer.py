@@ -177,8 +177,8 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
             try:
                 await self.channel_layer.group_discard(self.group, self.channel_name)
                 await registry.remove(self.group, self.channel_name)
-            except Exception:  # noqa: BLE001 - the layer may be the thing that failed
-                logger.warning("socket cleanup failed")
+            except Exception as exc:  # noqa: BLE001 - the layer may be the thing that failed
+                logger.warning("socket cleanup failed: %s", type(exc).__name__)
             await self.on_disconnected()
 
     async def on_disconnected(self) -> None:
