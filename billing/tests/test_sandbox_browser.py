@@ -7,22 +7,12 @@ import pytest
 
 from billing.models import Transaction
 from chat.models import Session
+from halobestie.testing.browser import CHROMIUM, CHROMIUM_ARGS
 from halobestie.testing.fixtures import make_client, make_mitra
 from halobestie.testing.live import LiveServer
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
@@ -35,9 +25,11 @@ def sandbox_server():
     server.stop()
 
 
-@pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs /usr/bin/chromium (apt-get install chromium)")
 def test_pay_in_the_sandbox_page_activates_the_session(sandbox_server, session_tier):
     from playwright.sync_api import expect, sync_playwright
+
+    if shutil.which(CHROMIUM) is None:
+        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install -y chromium")
 
     ani = make_client("Ani")
     budi = make_mitra("Budi", online=True)

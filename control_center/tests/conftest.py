@@ -10,19 +10,9 @@ import pytest
 from django.db import connections
 from django.test import Client as DjangoClient
 
-from .factories import make_staff
+from halobestie.testing.browser import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from .factories import make_staff
 
 
 @pytest.fixture
