@@ -20,6 +20,9 @@ def _lat(r: dict | None) -> str:
         return "—"
     if r.get("skipped"):
         return "not run: over saturation"
+    if r.get("offered_per_s") and r["delivered_per_s"] < 0.9 * r["offered_per_s"]:
+        return (f"{_f(r['p50_ms'], 1)} / {_f(r['p95_ms'], 1)} / {_f(r['p99_ms'], 1)} "
+                f"(overloaded: {_f(r['delivered_per_s'])}/s delivered)")
     return f"{_f(r['p50_ms'], 1)} / {_f(r['p95_ms'], 1)} / {_f(r['p99_ms'], 1)}"
 
 
@@ -111,6 +114,7 @@ def markdown(res: dict) -> str:
     ]
     if res.get("error"):
         lines += [f"**The run stopped early:** `{res['error']}`", ""]
+    head_at = len(lines)
     lines += ["## Headline", "", "| figure | project | baseline (bare relay) | project / baseline |", "|---|---|---|---|"]
     if proj and base:
         ps, bs = proj["saturation"], base["saturation"]
@@ -150,6 +154,8 @@ def markdown(res: dict) -> str:
                      f"{_f(so['project_two']['delivered_per_s'])} (x{so['project_ratio']:.2f}) | "
                      f"{_f(so['baseline_one']['delivered_per_s'])} → {_f(so['baseline_two']['delivered_per_s'])} "
                      f"(x{so['baseline_ratio']:.2f}) | |")
+    if len(lines) == head_at + 4:  # no figure in this run (e.g. --only servers)
+        del lines[head_at:]
     chan = chat.get("channels")
     if proj and base and chan:
         bsat = base["saturation"]
@@ -167,7 +173,8 @@ def markdown(res: dict) -> str:
             lines.append(f"| {label} | {_f(sat['delivered_per_s'])} | {_f(sat['server_cpu_us_per_msg'])} | "
                          f"{_lat(at).split(' / ')[-1] if at else '—'} | "
                          f"{_f(100 * sat['delivered_per_s'] / bsat['delivered_per_s'], 1)}% |")
-    lines += ["", f"## Targets ({TARGETS_DOC})", "", "| target | goal | measured | met | gap |", "|---|---|---|---|---|"]
+    if res.get("targets"):
+        lines += ["", f"## Targets ({TARGETS_DOC})", "", "| target | goal | measured | met | gap |", "|---|---|---|---|---|"]
     for t in res.get("targets", []):
         met = "—" if t["met"] is None else ("✅ met" if t["met"] else "❌ missed")
         lines.append(f"| {t['target']} | {t['goal']} | {t['measured']} | {met} | {t['gap']} |")
@@ -261,7 +268,8 @@ def markdown(res: dict) -> str:
     sv = res.get("servers")
     if sv:
         lines += ["", "## Server stacks (--compare-servers)", "",
-                  "| server | target | saturation msg/s | p99 @300 ms | µs/msg server @300 |", "|---|---|---|---|---|"]
+                  "| server | target | saturation msg/s | µs/msg server at saturation | p99 @300 ms | µs/msg server @300 "
+                  "| other processes % (saturation / @300) |", "|---|---|---|---|---|---|---|"]
         rows = {meta.get("server", "uvicorn"): {"baseline": {"saturation": base["saturation"], "at_300": _at(base, 300)},
                                                  "project": {"saturation": proj["saturation"], "at_300": _at(proj, 300)}}
                 } if proj and base else {}
@@ -270,9 +278,11 @@ def markdown(res: dict) -> str:
             for label in ("project", "baseline"):
                 e = entry.get(label)
                 if e:
+                    at = e["at_300"] or {}
                     lines.append(f"| {kind} | {label} | {_f(e['saturation']['delivered_per_s'])} | "
-                                 f"{_f((e['at_300'] or {}).get('p99_ms'), 1)} | "
-                                 f"{_f((e['at_300'] or {}).get('server_cpu_us_per_msg'))} |")
+                                 f"{_f(e['saturation']['server_cpu_us_per_msg'])} | {_f(at.get('p99_ms'), 1)} | "
+                                 f"{_f(at.get('server_cpu_us_per_msg'))} | "
+                                 f"{_f(e['saturation'].get('foreign_cpu_pct'))} / {_f(at.get('foreign_cpu_pct'))} |")
     for name, prof in (res.get("profiles") or {}).items():
         if not prof.get("samples"):
             if prof.get("error"):
@@ -340,6 +350,8 @@ def chart(res: dict, path: Path) -> bool:
     except ImportError:
         return False
     chat = res.get("chat", {})
+    if not chat.get("project") and not chat.get("baseline"):
+        return False
     fig, ax = plt.subplots(figsize=(9, 5.5), dpi=110)
     styles = {"project": ("-", "o"), "baseline": ("--", "s")}
     colors = {"p50": "#2a7ab0", "p95": "#e08b1a", "p99": "#c0392b"}

@@ -98,6 +98,11 @@ class Bench:
         if args.rates:
             self.cfg["rates"] = [int(r) for r in args.rates.split(",")]
         self.result: dict = {"meta": {}, "chat": {}, "notes": []}
+        # Output names: latest.* for the full run, quick.* / whatif-NAME.* otherwise, so a
+        # smoke or what-if run never replaces the committed figures.
+        self.stem = "quick" if args.quick else "latest"
+        if args.whatif:
+            self.stem = f"whatif-{args.whatif.replace(',', '-')}" + ("-quick" if args.quick else "")
         self.stack = None
         self.pool = None
         self.started = time.monotonic()
@@ -338,7 +343,8 @@ class Bench:
         log(f"chat: reference — the relay as a Channels consumer over the same channel layer, {n} pairs")
         chan = self.stack.server(CHANNELS_RELAY_APP, self.args.server, "channels relay")
         try:
-            self.result["chat"]["channels"] = self.chat_suite("channels", [chan], self.pairs[:n], rates=[300])
+            self.result["chat"]["channels"] = self.chat_suite("channels", [chan], self.pairs[:n],
+                                                              rates=[] if self.args.quick else [300])
         finally:
             chan.stop()
 
@@ -368,7 +374,8 @@ class Bench:
             if raw.exists() and raw.stat().st_size:
                 summary = summarize(raw, rate=250, seconds=seconds)
                 summary.update(extra, what=what)
-                write_text(summary, RESULTS / f"profile_{name}.txt")
+                write_text(summary, RESULTS / (f"profile_{name}.txt" if self.stem == "latest"
+                                               else f"{self.stem}-profile_{name}.txt"))
             else:
                 summary = {"error": f"py-spy recorded nothing: {err.decode(errors='replace')[-300:]}"}
                 self.note(f"py-spy ({name}) failed: {summary['error']}")
@@ -737,11 +744,9 @@ class Bench:
                 self.stack.close()
         from bench.report import write
 
-        stem = "quick" if self.args.quick else "latest"
         if self.args.whatif:
-            stem = f"whatif-{self.args.whatif.replace(',', '-')}" + ("-quick" if self.args.quick else "")
             self.result["meta"]["whatif"] = self.args.whatif
-        paths = write(self.result, RESULTS, stem)
+        paths = write(self.result, RESULTS, self.stem)
         log(f"done in {self.result['meta']['seconds']:.0f} s: " + ", ".join(str(p) for p in paths))
         if failure is not None:
             raise failure
@@ -754,7 +759,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="reduced run (~2 minutes), e.g. for a CI smoke")
     parser.add_argument("--sockets", type=int, help="idle sockets held by one process (default 5000; 300 quick)")
-    parser.add_argument("--pairs", type=int, help="chat pairs (default 150; 60 quick)")
+    parser.add_argument("--pairs", type=int, help="chat pairs (default 150; 40 quick)")
     parser.add_argument("--rates", help="fixed offered rates, msg/s, comma-separated (default 100,200,300,500,700)")
     parser.add_argument("--server", default="uvicorn", choices=["uvicorn", "uvicorn-sansio", "uvicorn-wsproto", "daphne"],
                         help="server stack for the main figures (default: uvicorn with websockets)")

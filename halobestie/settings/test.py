@@ -5,6 +5,10 @@ import os
 os.environ.setdefault("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+# No connection pool in tests: Django's test client keeps request connections open per
+# thread (it disconnects close_old_connections), so the many threads of the race tests
+# would drain a pool. Production and the benchmark use the pool (base.py).
+os.environ.setdefault("DB_POOL", "false")
 # Each test run uses its own key prefixes so parallel runs do not see each other.
 os.environ.setdefault("CHANNEL_PREFIX", f"hbtest{os.getpid()}")
 os.environ.setdefault("CACHE_PREFIX", f"hbtest{os.getpid()}")
