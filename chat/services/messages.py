@@ -22,11 +22,13 @@ def _writable_session(session_id, user) -> Session:
     session_id = parse_uuid(session_id)
     if session_id is None:
         raise ApplicationError("not_found", "Session not found.")
-    session = Session.objects.filter(pk=session_id, **filters).only(
-        "id", "state", "client_id", "mitra_id", "risk_level", "last_mitra_message_at"
-    ).first()
-    if session is None:
-        raise ApplicationError("not_found", "Session not found.")
+    try:
+        # .get(), not .first(): no ORDER BY, so PostgreSQL uses the primary key (bench F2).
+        session = Session.objects.only(
+            "id", "state", "client_id", "mitra_id", "risk_level", "last_mitra_message_at"
+        ).get(pk=session_id, **filters)
+    except Session.DoesNotExist:
+        raise ApplicationError("not_found", "Session not found.") from None
     return session
 
 

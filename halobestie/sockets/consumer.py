@@ -145,7 +145,10 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
         self.user = principal
         self.group = user_group(principal)
         await self.channel_layer.group_add(self.group, self.channel_name)
-        await registry.touch(self.group, self.channel_name)
+        try:
+            await registry.touch(self.group, self.channel_name)
+        except Exception as exc:  # noqa: BLE001 - a registry blip only costs an extra push
+            logger.warning("socket registry touch failed: %s", type(exc).__name__)
         self._tasks.append(asyncio.create_task(self._keep_registered()))
         self._tasks.append(asyncio.create_task(self._expire_with_token(identity.expires_at)))
         data = {"role": self.role, "id": str(principal.id), "server_time": timezone.now().isoformat()}
@@ -174,11 +177,11 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
         for task in getattr(self, "_tasks", []):
             task.cancel()
         if self.group:
-            try:
-                await self.channel_layer.group_discard(self.group, self.channel_name)
-                await registry.remove(self.group, self.channel_name)
-            except Exception as exc:  # noqa: BLE001 - the layer may be the thing that failed
-                logger.warning("socket cleanup failed: %s", type(exc).__name__)
+            for step in (self.channel_layer.group_discard, registry.remove):
+                try:
+                    await step(self.group, self.channel_name)
+                except Exception as exc:  # noqa: BLE001 - the layer may be the thing that failed
+                    logger.warning("socket cleanup failed: %s", type(exc).__name__)
             await self.on_disconnected()
 
     async def on_disconnected(self) -> None:
