@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from halobestie.errors import ApplicationError
@@ -139,7 +141,8 @@ def messages_mark_delivered(*, session_id, reader, message_ids: list) -> list[st
 
 
 def messages_mark_read(*, session_id, reader, up_to) -> list[str]:
-    """Read everything from the other side up to and including `up_to`: one UPDATE."""
+    """Read everything from the other side up to and including `up_to`: one UPDATE for
+    all of them (plus the lookups of the session, the anchor and the ids for the event)."""
     session = _writable_session(session_id, reader)
     valid = _valid_uuids([str(up_to)]) if isinstance(up_to, str) else []
     if not valid:
@@ -154,8 +157,9 @@ def messages_mark_read(*, session_id, reader, up_to) -> list[str]:
                                        status__in=("sent", "delivered"))
         ids = [str(i) for i in scope.values_list("id", flat=True)]
         if ids:
-            scope.update(status="read", read_at=now)
-            Message.objects.filter(session=session, id__in=ids, delivered_at__isnull=True).update(delivered_at=now)
+            # One UPDATE: read now, and delivered now too unless it already was.
+            Message.objects.filter(session=session, id__in=ids).update(
+                status="read", read_at=now, delivered_at=Coalesce(F("delivered_at"), Value(now)))
         _status_event(session, _other_side(reader.role), ids, "read", now)
     return ids
 
