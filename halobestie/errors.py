@@ -54,10 +54,6 @@ class ApplicationError(Exception):
         return body
 
 
-def not_found(what: str = "Not found.") -> ApplicationError:
-    return ApplicationError("not_found", what)
-
-
 def _flatten_fields(detail) -> dict[str, list[str]]:
     if isinstance(detail, dict):
         out: dict[str, list[str]] = {}

@@ -64,7 +64,3 @@ def send_on_commit(events: Iterable[Event]) -> None:
     batch = list(events)
     if batch:
         transaction.on_commit(lambda: _send_sync(batch))
-
-
-def send_event_on_commit(group: str, event_type: str, data: dict) -> None:
-    send_on_commit([(group, event_type, data)])

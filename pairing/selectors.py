@@ -126,7 +126,3 @@ def searching_requests_for_new_mitra(mitra: Mitra):
         .select_related("client")
         .order_by("created_at")
     )
-
-
-def client_open_request(client_id):
-    return PairingRequest.objects.filter(client_id=client_id, state=PairingRequest.State.SEARCHING).first()
