@@ -214,6 +214,11 @@ PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 WS_ALLOWED_ORIGINS = env.list("WS_ALLOWED_ORIGINS", default=[])
 WS_AUTH_TIMEOUT = env.float("WS_AUTH_TIMEOUT", default=10.0)
 WS_MAX_FRAME_BYTES = 64 * 1024
+# Socket frames do their database work on this many threads per process (halobestie/sockets/db.py);
+# keep it at or below DB_POOL_MAX. A frame that waited longer than SOCKET_DB_MAX_WAIT seconds
+# for a thread switches the process to refusing write frames with `throttled` until it drains.
+SOCKET_DB_THREADS = env.int("SOCKET_DB_THREADS", default=8)
+SOCKET_DB_MAX_WAIT = env.float("SOCKET_DB_MAX_WAIT", default=0.5)
 
 LOGGING = {
     "version": 1,
