@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
@@ -287,9 +288,21 @@ def open_reports_count() -> int:
 # --- audit log ---------------------------------------------------------------------------
 
 
+def staff_list() -> QuerySet:
+    """Every staff login with its groups (for the role) and two-factor row, in two queries."""
+    return (
+        get_user_model()
+        .objects.filter(is_staff=True)
+        .select_related("staff_totp")
+        .prefetch_related("groups")
+        .annotate(recovery_left=Count("staff_recovery_codes", filter=Q(staff_recovery_codes__used_at__isnull=True)))
+        .order_by("-is_active", "username")
+    )
+
+
 def audit_list(*, action: str = "", target: str = "", actor: str = "") -> QuerySet[AuditLog]:
     """`target` is "type:id", a bare id, or a bare type."""
-    qs = AuditLog.objects.select_related("actor")
+    qs = AuditLog.objects.select_related("actor").prefetch_related("actor__groups")
     if action:
         qs = qs.filter(action=action)
     if target:
