@@ -16,8 +16,9 @@ import redis
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from halobestie.metrics.shipping import LocalCollector, MergedCollector
 
@@ -92,6 +93,8 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     except redis.RedisError:
         # Prometheus marks the scrape failed (up == 0): the outage shows without a 500 page.
         return HttpResponse("Redis unavailable.\n", status=503, content_type="text/plain")
-    response = HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
+    # The classic 0.0.4 text format: every Prometheus version reads it (our names are all
+    # plain ASCII, so the body is the same as the newer format's).
+    response = HttpResponse(body, content_type=CONTENT_TYPE_PLAIN_0_0_4)
     response["Cache-Control"] = "no-store"
     return response
