@@ -96,7 +96,7 @@ class Shipper(threading.Thread):
             try:
                 pipe = self.client.pipeline(transaction=False)
                 for key, delta in deltas.items():
-                    if delta:
+                    if delta or key not in self.shipped:  # zeros once: every series exists from the start
                         pipe.hincrbyfloat(totals, key, delta)
                 pipe.delete(gauge_key)
                 if gauges:
