@@ -10,6 +10,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from halobestie import metrics
 from halobestie.errors import ApplicationError
 from halobestie.ids import parse_uuid
 from halobestie.realtime import client_group, mitra_group, send_on_commit
@@ -116,6 +117,7 @@ def message_send(*, session_id, sender, client_message_id: str, body: str) -> tu
         if existing is None:
             raise
         return existing, False
+    metrics.MESSAGES_BY_SENDER[role].inc()
     return message, True
 
 

@@ -143,6 +143,14 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# --- Metrics (README: Metrics) -----------------------------------------------------------
+# Every process adds its counts to Redis under this prefix; the internal /metrics sums them.
+METRICS_PREFIX = env("METRICS_PREFIX", default=f"{env('CACHE_PREFIX', default='hb')}:metrics")
+METRICS_FLUSH_SECONDS = env.float("METRICS_FLUSH_SECONDS", default=5.0)
+METRICS_SHIP = env.bool("METRICS_SHIP", default=True)
+# Optional bearer token Prometheus must send to /metrics (empty: the internal network is the guard).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+
 # --- Celery: timers, timeouts, pushes ----------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None

@@ -22,6 +22,7 @@ from django.utils.module_loading import import_string
 
 from accounts.authentication import resolve_principal
 from accounts.firebase import TokenError, verify_id_token
+from halobestie import metrics
 from halobestie.errors import ApplicationError
 from halobestie.realtime import user_group
 
@@ -149,6 +150,7 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
         self.identity = identity
         self.user = principal
         self.group = user_group(principal)
+        metrics.SOCKETS_OPEN_BY_ROLE[self.role].inc()
         await self.channel_layer.group_add(self.group, self.channel_name)
         try:
             await registry.touch(self.group, self.channel_name)
@@ -182,6 +184,7 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
         for task in getattr(self, "_tasks", []):
             task.cancel()
         if self.group:
+            metrics.SOCKETS_OPEN_BY_ROLE[self.role].dec()
             for step in (self.channel_layer.group_discard, registry.remove):
                 try:
                     await step(self.group, self.channel_name)
@@ -262,7 +265,11 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
         handler = handlers_for(self.role).get(frame_type)
         if handler is None:
             raise FrameError("unknown_type", f"Unknown frame type '{frame_type[:40]}'.")
-        result = await handler(self, data)
+        started = time.perf_counter()
+        try:
+            result = await handler(self, data)
+        finally:
+            metrics.socket_handler_observe(frame_type, time.perf_counter() - started)
         if ref is not None:
             await self._send({"type": "ack", "ref": ref, "data": result or {}})
 
