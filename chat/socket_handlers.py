@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-
 from halobestie.errors import ApplicationError
 from halobestie.realtime import send_events_now
 from halobestie.sockets.db import socket_db

@@ -77,6 +77,7 @@ def message_send(*, session_id, sender, client_message_id: str, body: str) -> tu
     if connection.vendor == "postgresql":
         fast = _send_one_statement(sid, sender, client_message_id, body)
         if fast is not None:
+            metrics.MESSAGES_BY_SENDER[role].inc()
             return fast, True
     now = timezone.now()
     try:
