@@ -23,9 +23,9 @@ class Hook:
             self._receivers.append(receiver)
         return receiver
 
-    def __call__(self, **facts) -> None:
-        for receiver in self._receivers:
-            receiver(**facts)
+    def __call__(self, **facts) -> list:
+        """Every receiver, in order; their return values (for hooks that collect)."""
+        return [receiver(**facts) for receiver in self._receivers]
 
     def __repr__(self) -> str:
         return f"Hook({self.name!r}, {len(self._receivers)} receivers)"

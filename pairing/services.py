@@ -427,3 +427,26 @@ def pairing_request_decline(*, request_id, mitra: Mitra) -> None:
         raise ApplicationError("not_found", "Offer not found.")
     PairingOffer.objects.filter(request=request, mitra=mitra, state=PairingOffer.State.OPEN).update(
         state=PairingOffer.State.DECLINED)
+
+
+# --- the client's data rights (registered on accounts' hooks in PairingConfig) -----------
+
+def client_requests_cancel(*, client: Client, **_facts) -> int:
+    """A searching request of the client is cancelled through the service, so every
+    mitra's offer is withdrawn (blocked or deleted clients)."""
+    searching = PairingRequest.objects.filter(client=client, state=PairingRequest.State.SEARCHING)
+    ids = list(searching.values_list("pk", flat=True))
+    for request_id in ids:
+        pairing_request_cancel(client=client, request_id=request_id)
+    return len(ids)
+
+
+def client_requests_erase(*, client: Client, now: datetime) -> None:
+    client_requests_cancel(client=client)
+    PairingRequest.objects.filter(client=client).exclude(topic="").update(topic="")
+
+
+def pairing_retention_purge(*, cutoff: datetime, now: datetime) -> int:
+    PairingRequest.objects.filter(created_at__lt=cutoff).exclude(state=PairingRequest.State.SEARCHING).exclude(
+        topic="").update(topic="")
+    return 0  # messages are chat's count
