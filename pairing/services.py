@@ -10,11 +10,10 @@ from django.utils import timezone
 
 from accounts.models import Client, Mitra
 from accounts.selectors import platform_settings
-from billing.models import Tier
-from chat.models import LIVE_STATES, Session
 from halobestie.errors import ApplicationError
 from halobestie.ids import parse_uuid
 from halobestie.timers import schedule_at
+from pricing.models import Tier
 
 from . import events, hooks, selectors
 from .models import MitraOnlineLog, MitraPresence, PairingOffer, PairingRequest
@@ -170,7 +169,7 @@ def lock_mitra_capacity(*, mitra: Mitra, require_available: bool) -> MitraPresen
     if presence is None:
         presence = MitraPresence.objects.create(mitra=mitra)
         presence = MitraPresence.objects.select_for_update().get(pk=presence.pk)
-    live = Session.objects.filter(mitra=mitra, state__in=LIVE_STATES).count()
+    live = selectors.mitra_live_sessions(mitra.id)
     if live >= platform_settings().max_customers_per_mitra:
         raise ApplicationError("capacity_reached", "This mitra already has the maximum number of sessions.")
     reason = selectors.mitra_wellbeing_block(mitra.id)
@@ -219,7 +218,7 @@ def pairing_request_create(*, client: Client, tier_id=None, free_trial: bool = F
             Client.objects.select_for_update().filter(pk=client.pk).first()
             if PairingRequest.objects.filter(client=client, state=PairingRequest.State.SEARCHING).exists():
                 raise ApplicationError("conflict", "You already have an open pairing request.")
-            if Session.objects.filter(client=client, state__in=LIVE_STATES).exists():
+            if hooks.SESSION_LOAD.client_has_live_session(client.id):
                 raise ApplicationError("conflict", "You already have a live session.")
             preferred = _previous_mitra(client) if prefer_previous_mitra else None
             request = PairingRequest.objects.create(
@@ -238,11 +237,7 @@ def pairing_request_create(*, client: Client, tier_id=None, free_trial: bool = F
 
 
 def _previous_mitra(client: Client) -> Mitra | None:
-    last = (Session.objects.filter(client=client, state="closed").select_related("mitra")
-            .order_by("-closed_at").first())
-    if last and last.mitra.is_active:
-        return last.mitra
-    return None
+    return hooks.SESSION_LOAD.previous_mitra(client)
 
 
 def _blast(request: PairingRequest, only: list | None = None) -> list:

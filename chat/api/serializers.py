@@ -10,7 +10,9 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.selectors import platform_settings
+from pricing.shapes import TierSerializer
 
+from .. import hooks
 from ..events import message_data  # noqa: F401 - re-exported for views
 from ..models import Session
 
@@ -27,15 +29,13 @@ def client_alias_for(session: Session, role: str) -> str:
 
 
 def payment_for(session: Session) -> dict | None:
-    from billing.selectors import session_payment
-
-    return session_payment(session)
+    answers = hooks.SESSION_PAYMENT(session=session)
+    return answers[0] if answers else None
 
 
 def pending_extension_for(session: Session) -> dict | None:
-    from billing.selectors import session_pending_extension
-
-    return session_pending_extension(session)
+    answers = hooks.SESSION_PENDING_EXTENSION(session=session)
+    return answers[0] if answers else None
 
 
 def can_end_early(session: Session, role: str) -> bool:
@@ -77,13 +77,6 @@ def session_data(session: Session, role: str) -> dict:
 
 
 # --- schema-only serializers (the shapes above) -------------------------------------------
-
-class TierSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    name = serializers.CharField()
-    minutes = serializers.IntegerField()
-    price = serializers.IntegerField()
-
 
 class PaymentSerializer(serializers.Serializer):
     id = serializers.UUIDField()
