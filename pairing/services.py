@@ -13,9 +13,15 @@ from accounts.selectors import platform_settings
 from halobestie.errors import ApplicationError
 from halobestie.ids import parse_uuid
 from halobestie.timers import schedule_at
+from notifications.services import notify_offer_on_commit
 from pricing.models import Tier
 
-from . import events, hooks, selectors
+from . import (
+    events,
+    hooks,
+    selectors,
+    tasks,  # pairing.tasks imports this module back: a module import, used at call time
+)
 from .models import MitraOnlineLog, MitraPresence, PairingOffer, PairingRequest
 
 logger = logging.getLogger(__name__)
@@ -228,8 +234,6 @@ def pairing_request_create(*, client: Client, tier_id=None, free_trial: bool = F
             )
             request.client = client
             _blast(request, only=[preferred.id] if preferred else None)
-            from . import tasks
-
             schedule_at(tasks.pairing_expire, request.expires_at, request_id=str(request.id))
     except IntegrityError:
         raise ApplicationError("conflict", "You already have an open request or live session.") from None
@@ -257,8 +261,6 @@ def _offer_to(request: PairingRequest, mitra_ids: list) -> None:
         [PairingOffer(request=request, mitra_id=mid) for mid in mitra_ids], ignore_conflicts=True
     )
     events.offer_sent(request, mitra_ids)
-    from notifications.services import notify_offer_on_commit
-
     notify_offer_on_commit(request=request, mitra_ids=mitra_ids)
 
 
