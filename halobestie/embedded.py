@@ -24,6 +24,10 @@ def main() -> None:
     mode = "embedded (SQLite, in-process layer and timers)" if settings.EMBEDDED else "Redis + Celery"
     print(f"\nHalo Bestie is running — {mode}")
     print(f"  App API (public):        http://{host}:{port}/api/docs/   health: /api/shared/health")
+    print(f"  Web chat, client:        http://{host}:{port}/chat/")
+    print(f"  Web chat, mitra:         http://{host}:{port}/mitra/   (sign in with a demo mitra phone above)")
+    if settings.WEBCHAT_DEV_SIGN_IN:
+        print("    development sign-in: any 6-digit OTP code; production refuses this mode")
     print(f"  Control center (staff):  http://{host}:{internal_port}/   admin: /admin/")
     print("  Try the API: TOKEN=$(.venv/bin/python manage.py mint_token --role client) then")
     print(f"    curl -X POST -H \"Authorization: Bearer $TOKEN\" http://{host}:{port}/api/client/auth/session\n")

@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "billing",
     "notifications",
     "control_center",
+    "webchat",
 ]
 
 MIDDLEWARE = [
@@ -199,6 +200,15 @@ MESSAGE_RETENTION_DAYS = env.int("MESSAGE_RETENTION_DAYS", default=365)
 FIREBASE_PROJECT_ID = env("FIREBASE_PROJECT_ID", default="demo-halobestie")
 FIREBASE_AUTH_EMULATOR_HOST = env("FIREBASE_AUTH_EMULATOR_HOST", default="")
 FIREBASE_CREDENTIALS_FILE = env("FIREBASE_CREDENTIALS_FILE", default="")
+# The web client's sign-in (webchat/): the development-only sign-in mints emulator-mode
+# tokens in the browser; otherwise the vendored Firebase Web SDK signs in. Production
+# refuses the former (production.py), as it refuses emulator mode.
+WEBCHAT_DEV_SIGN_IN = env.bool("WEBCHAT_DEV_SIGN_IN", default=bool(FIREBASE_AUTH_EMULATOR_HOST))
+WEBCHAT_FIREBASE = {
+    "apiKey": env("FIREBASE_WEB_API_KEY", default=""),
+    "authDomain": env("FIREBASE_AUTH_DOMAIN", default=f"{FIREBASE_PROJECT_ID}.firebaseapp.com"),
+    "projectId": FIREBASE_PROJECT_ID,
+}
 # "fcm" sends through firebase-admin messaging; "log" only logs (embedded mode).
 PUSH_BACKEND = env("PUSH_BACKEND", default="log" if EMBEDDED else "fcm")
 # Tests point firebase-admin messaging at a local fake FCM server.
