@@ -95,6 +95,8 @@ export class ChatPanel {
     else if (type === "typing" && data.sender === this.other) this._showTyping(data.is_typing);
     else if (type === "session.updated") this.setSession(data);
     else if (type === "session.ending_soon") {
+      this.session = { ...this.session, ends_at: data.ends_at }; // the backend's clock is the truth
+      this._renderClock();
       const minutes = Math.max(1, Math.round(data.seconds_left / 60));
       this.notice("ending", `Sesi berakhir dalam ${minutes} menit.`, { urgent: true });
     }

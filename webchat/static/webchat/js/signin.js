@@ -6,7 +6,7 @@ export function phoneForm({ auth, link = false, submitText = "Masuk", onDone, on
   const phone = h("input", { type: "tel", name: "phone", autocomplete: "tel", inputmode: "tel", required: true,
     placeholder: "+62812…", "data-testid": "phone" });
   const code = h("input", { type: "text", name: "code", autocomplete: "one-time-code", inputmode: "numeric",
-    pattern: "[0-9]{6}", maxlength: "6", required: true, "data-testid": "otp" });
+    pattern: "[0-9]{6}", maxlength: "6", "data-testid": "otp" });
   const codeField = field("Kode OTP (6 angka)", code, auth.mode === "dev" ? "Mode pengembangan: kode 6 angka apa saja." : "Kode dikirim lewat SMS.");
   codeField.hidden = true;
   const button = h("button", { type: "submit", class: "primary", text: "Kirim kode" });
@@ -19,6 +19,7 @@ export function phoneForm({ auth, link = false, submitText = "Masuk", onDone, on
         const normalised = phone.value.replace(/[\s-]/g, "").replace(/^0/, "+62");
         pending = await auth.startPhone(normalised, { link });
         codeField.hidden = false;
+        code.required = true;
         button.textContent = submitText;
         code.focus();
       } else {
