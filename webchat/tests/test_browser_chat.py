@@ -7,10 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from chat.models import Feedback, Message, Session
+from chat.services.stream import session_lock, stream_append
 from halobestie.testing.fixtures import make_client, make_mitra, request_trial, send_message
 from halobestie.timers import run_sweep
 from reliability.faults import TcpProxy
@@ -31,6 +33,13 @@ def travel(session_id, seconds: float) -> None:
 
 def seconds_left(session_id) -> float:
     return (Session.objects.get(pk=session_id).ends_at - timezone.now()).total_seconds()
+
+
+def store_without_event(session_id, body: str) -> None:
+    with transaction.atomic():
+        session = session_lock(session_id)
+        stream_append(session, sender="mitra", body=body, client_message_id="lost-event",
+                      sender_mitra_id=session.mitra_id)
 
 
 def stored_bodies(session_id) -> list[str]:
@@ -104,6 +113,19 @@ def _scenario(people, backend, proxy):
     assert bodies(c_chat) == stored  # every message once, in the server's order
     assert bodies(m_chat) == stored
     assert stored.count("Maaf sinyalku hilang") == 1
+
+    # An event the (at-most-once) channel layer lost: a stored message nobody was told of.
+    # The next event's seq is two ahead; both sides fetch after_seq and place it.
+    backend(store_without_event, session_id, "Pesan yang tak sampai")
+    send(m_chat, "Sesudahnya")
+    expect(message(c_chat, "Sesudahnya")).to_have_count(1)
+    expect(message(c_chat, "Pesan yang tak sampai")).to_have_count(1)
+    expect(message(m_chat, "Pesan yang tak sampai")).to_have_count(1)
+    assert client.page.evaluate("window.__webchat.panel.timeline.gapsSeen") >= 1
+    stored = backend(stored_bodies, session_id)
+    assert bodies(c_chat) == stored and stored[-2:] == ["Pesan yang tak sampai", "Sesudahnya"]
+    seqs = c_chat.locator("[data-testid=message]").evaluate_all("(els) => els.map((e) => Number(e.dataset.seq))")
+    assert seqs == list(range(1, len(stored) + 1))  # gapless, each once
 
     # A second client: the mitra holds two sessions side by side, each in its own panel.
     citra = backend(make_client, "Citra")

@@ -169,7 +169,7 @@ export class Timeline {
         ? await this.socket.request("message.send", data)
         : await this.api.post(`sessions/${this.sessionId}/messages`,
           { client_message_id: local.client_message_id, body: local.body });
-      this.ingest(stored);
+      this.onMessageNew(stored); // an ack can reveal a gap as well as an event can
     } catch (err) {
       const transient = ["disconnected", "timeout", "network_error", "throttled", "service_unavailable",
         "server_error"].includes(err.code) || (err.status >= 500);
