@@ -11,8 +11,22 @@ const EXTENSION_TEXT = {
 };
 
 function payLink(payment, text) {
+  if (!payment.invoice_url) return h("p", { class: "muted", "data-testid": "invoice-pending", text: "Menyiapkan tagihan…" });
   return h("a", { class: "button primary", href: payment.invoice_url, target: "_blank", rel: "noopener noreferrer",
     "data-testid": "pay-link", text });
+}
+
+function keepInvoice(previous, next) {
+  if (!previous || previous.id !== next.id) return next;
+  const rank = { requested: 0, accepted: 1, rejected: 2, expired: 2, cancelled: 2, applied: 3 };
+  let merged = rank[next.state] < rank[previous.state] ? { ...next, state: previous.state } : { ...next };
+  const old = previous.payment;
+  if (old && merged.payment && old.id === merged.payment.id && old.invoice_url && !merged.payment.invoice_url) {
+    merged = { ...merged, payment: { ...merged.payment, invoice_url: old.invoice_url } };
+  } else if (old && !merged.payment) {
+    merged = { ...merged, payment: old };
+  }
+  return merged;
 }
 
 export function clientSessionExtras({ panel, state, onEnded, onRegister }) {
@@ -20,6 +34,9 @@ export function clientSessionExtras({ panel, state, onEnded, onRegister }) {
 
   function extensionNotice(ext) {
     if (!ext) return panel.notice("extension", null);
+    if (ext.state === "accepted" && ext.payment && ext.payment.status === "paid") {
+      return panel.notice("extension", "Pembayaran perpanjangan diterima…", { testid: "extension" });
+    }
     if (ext.state === "accepted" && ext.payment && ext.payment.status === "pending") {
       return panel.notice("extension", [h("p", { text: `Mitra setuju. Bayar ${rupiah(ext.payment.amount)} untuk ${ext.tier.minutes} menit lagi.` }),
         payLink(ext.payment, "Bayar perpanjangan")], { testid: "extension" });
@@ -78,8 +95,20 @@ export function clientSessionExtras({ panel, state, onEnded, onRegister }) {
     dialog.showModal();
   }
 
+  let invoiceRetry = null;
+  // An invoice still being made: ask again shortly (its payment.updated may be missed).
+  function awaitInvoice(payment) {
+    if (!payment || payment.invoice_url || invoiceRetry) return;
+    invoiceRetry = setTimeout(async () => {
+      invoiceRetry = null;
+      try { panel.setSession(await state.api.get(`sessions/${panel.session.id}`)); } catch (err) { /* later */ }
+    }, 2000);
+  }
+
   return {
     session(session) {
+      if (session.state === "awaiting_payment") awaitInvoice(session.payment);
+      if (session.pending_extension && session.pending_extension.state === "accepted") awaitInvoice(session.pending_extension.payment);
       if (session.state === "awaiting_payment" && session.payment) {
         const p = session.payment;
         panel.notice("payment", [h("p", { text: `Mitra sudah siap. Selesaikan pembayaran ${rupiah(p.amount)} untuk memulai.` }),
@@ -87,7 +116,10 @@ export function clientSessionExtras({ panel, state, onEnded, onRegister }) {
       } else {
         panel.notice("payment", null);
       }
-      if (session.pending_extension) extensionNotice(session.pending_extension);
+      if (session.pending_extension) {
+        lastExtension = keepInvoice(lastExtension, session.pending_extension);
+        extensionNotice(lastExtension);
+      }
       else if (lastExtension && ["requested", "accepted"].includes(lastExtension.state)) extensionNotice(null);
       if (session.state === "closing") {
         panel.notice("ending", `Waktu sesi habis. Kamu masih bisa berpamitan selama ${mmss(serverClock.secondsUntil(session.closing_ends_at))}, atau memperpanjang.`, { urgent: true });
@@ -99,11 +131,26 @@ export function clientSessionExtras({ panel, state, onEnded, onRegister }) {
     },
     event(type, data) {
       if (type === "extension.updated") {
-        lastExtension = data;
-        extensionNotice(data);
+        // Events may arrive out of order (the invoice can be made before the accept's own
+        // event leaves): an invoice URL once known stays known.
+        lastExtension = keepInvoice(lastExtension, data);
+        extensionNotice(lastExtension);
+        if (lastExtension.state === "accepted") awaitInvoice(lastExtension.payment);
         if (data.state === "applied") announce("Sesi diperpanjang.");
-      } else if (type === "payment.updated" && data.status === "paid") {
-        announce("Pembayaran diterima.");
+      } else if (type === "payment.updated") {
+        // The invoice is made after the match (or the extension's accept): its URL comes here.
+        const { session_id: _sid, ...payment } = data;
+        const s = panel.session;
+        if (s.payment && s.payment.id === payment.id) {
+          panel.setSession({ ...s, payment });
+        } else if (lastExtension && lastExtension.payment && lastExtension.payment.id === payment.id) {
+          lastExtension = { ...lastExtension, payment };
+          extensionNotice(lastExtension);
+        } else if (s.pending_extension && s.pending_extension.payment && s.pending_extension.payment.id === payment.id) {
+          lastExtension = { ...s.pending_extension, payment };
+          extensionNotice(lastExtension);
+        }
+        if (payment.status === "paid") announce("Pembayaran diterima.");
       }
     },
     refresh() { actions(panel.session); },

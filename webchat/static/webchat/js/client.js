@@ -218,6 +218,9 @@ async function openSession(session) {
   panel.extras.session(session);
   mount(root, panel.el, h("p", { class: "muted small", text: "Dalam keadaan darurat, hubungi 112 atau 119 ext 8." }));
   panel.input.focus();
+  // Events sent while this screen was being built (the invoice URL, say) are not lost:
+  // read the session once more, then the messages.
+  try { panel.setSession(await state.api.get(`sessions/${session.id}`)); } catch (err) { /* the next event */ }
   await panel.timeline.catchUp();
 }
 
