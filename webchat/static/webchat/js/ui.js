@@ -17,10 +17,13 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+let firstScreen = true;
+
 export function mount(root, ...children) {
   root.replaceChildren(...children);
   root.removeAttribute("aria-busy");
   const heading = root.querySelector("h1, h2");
+  if (firstScreen) { firstScreen = false; return; } // the page's own start: skip link, quick exit first
   if (heading) {
     heading.setAttribute("tabindex", "-1");
     heading.focus({ preventScroll: true }); // a new screen: screen readers start at its title
