@@ -13,9 +13,10 @@ from playwright.sync_api import expect
 
 from chat.models import Feedback, Message, Session
 from chat.services.stream import session_lock, stream_append
-from halobestie.testing.fixtures import make_client, make_mitra, request_trial, send_message
+from halobestie.testing.fixtures import make_client, make_mitra, request_trial, send_message, set_platform_settings
 from halobestie.timers import run_sweep
-from reliability.faults import TcpProxy
+from pairing.models import MitraPresence
+from reliability.faults import TcpProxy, wait_until
 
 from .flows import bodies, client_signs_in_anonymously, message, mitra_signs_in, panel, send
 
@@ -42,6 +43,10 @@ def store_without_event(session_id, body: str) -> None:
                       sender_mitra_id=session.mitra_id)
 
 
+def last_heartbeat(mitra):
+    return MitraPresence.objects.get(mitra=mitra).last_heartbeat_at
+
+
 def stored_bodies(session_id) -> list[str]:
     return list(Message.objects.filter(session_id=session_id).order_by("seq").values_list("body", flat=True))
 
@@ -55,12 +60,14 @@ def test_client_and_mitra_chat_reconnect_clock_and_feedback(people, backend, web
 
 
 def _scenario(people, backend, proxy):
+    backend(set_platform_settings, heartbeat_interval=5)
     budi = backend(make_mitra, "Budi").user
     mitra = people()
     client = people(base_url=f"http://127.0.0.1:{proxy.port}", mobile=True)
 
     # The mitra signs in with a phone and goes online; heartbeats run while the page is open.
     mitra_signs_in(mitra.page, budi)
+    first_beat = backend(last_heartbeat, budi)
 
     # The client: anonymous, the free trial, a topic, the honest waiting screen.
     client_signs_in_anonymously(client.page, "Ani")
@@ -175,6 +182,10 @@ def _scenario(people, backend, proxy):
     expect(client.page.get_by_test_id("feedback-thanks")).to_be_visible()
     fb = backend(Feedback.objects.get, session_id=session_id)
     assert (fb.rating, fb.comment) == (5, "Sangat membantu")
+
+    # The mitra's open page kept beating (every heartbeat_interval) all along.
+    backend(wait_until, lambda: last_heartbeat(budi) > first_beat, 15, "a heartbeat from the mitra page")
+    assert backend(MitraPresence.objects.get, mitra=budi).status == "online"
 
     # 360 px wide: nothing scrolls sideways. Nothing left for anyone but us; no errors.
     assert client.page.evaluate("document.scrollingElement.scrollWidth") <= 360
