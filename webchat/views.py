@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from .assets import preload_paths
 from .security import discreet
 
 # A neutral title and icon: what a glance at a shared phone's tabs would show.
@@ -30,8 +31,9 @@ def page_config(role: str) -> str:
 
 
 def _app_page(request: HttpRequest, role: str) -> HttpResponse:
+    auth = "dev" if settings.WEBCHAT_DEV_SIGN_IN else "firebase"
     context = {"title": NEUTRAL_TITLE, "config": page_config(role), "role": role,
-               "dev_sign_in": settings.WEBCHAT_DEV_SIGN_IN}
+               "dev_sign_in": settings.WEBCHAT_DEV_SIGN_IN, "preload": preload_paths(role, auth)}
     return discreet(request, render(request, f"webchat/{role}.html", context))
 
 

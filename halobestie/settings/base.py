@@ -100,6 +100,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# collectstatic (the Docker build) writes gzip copies that whitenoise serves to browsers that
+# accept them: the web client's scripts go from 74 KB to 26 KB on the wire (webchat/measure.py).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 LOGIN_URL = "control_center:login"
 LOGIN_REDIRECT_URL = "control_center:dashboard"

@@ -9,6 +9,7 @@ const WRITABLE = ["active", "closing"];
 const TYPING_IDLE_MS = 4000;
 const TYPING_REPEAT_MS = 3000;
 const TYPING_SHOWN_MS = 7000;
+const TYPING_GAP_MS = 600; // the server's limit is one frame per 0.5 s
 
 export class ChatPanel {
   constructor({ role, session, api, socket, otherName, onSession, headingLevel = "h2" }) {
@@ -55,6 +56,7 @@ export class ChatPanel {
     clearInterval(this._tick);
     clearTimeout(this._typingIdle);
     clearTimeout(this._typingShown);
+    clearTimeout(this._typingLater);
     document.removeEventListener("visibilitychange", this._visible);
     this.el.remove();
   }
@@ -219,21 +221,36 @@ export class ChatPanel {
 
   // --- typing ---------------------------------------------------------------------------
 
+  // The server relays at most two typing frames a second per socket and answers a faster
+  // one with `throttled` (unseen: typing frames carry no ref), so a "typing" right after a
+  // "stopped" waits for its turn instead of being lost.
   _typed() {
     const now = Date.now();
-    if (!this._typingOn || now - this._typingAt > TYPING_REPEAT_MS) {
-      if (this.socket.send("typing", { session_id: this.session.id, is_typing: true })) {
-        this._typingOn = true;
-        this._typingAt = now;
-      }
-    }
+    if (!this._typingOn || now - this._typingAt > TYPING_REPEAT_MS) this._typingFrame(true);
     clearTimeout(this._typingIdle);
     this._typingIdle = setTimeout(() => this._stopTyping(), TYPING_IDLE_MS);
   }
 
+  _typingFrame(on) {
+    clearTimeout(this._typingLater);
+    const wait = (this.socket.lastTypingFrame || 0) + TYPING_GAP_MS - Date.now();
+    if (on && wait > 0) {
+      this._typingOn = true;
+      this._typingAt = Date.now();
+      this._typingLater = setTimeout(() => { if (this._typingOn) this._typingFrame(true); }, wait);
+      return;
+    }
+    if (this.socket.send("typing", { session_id: this.session.id, is_typing: on })) {
+      this.socket.lastTypingFrame = Date.now(); // per socket: the limit is the socket's, shared by panels
+      this._typingOn = on;
+      this._typingAt = this.socket.lastTypingFrame;
+    }
+  }
+
   _stopTyping() {
     clearTimeout(this._typingIdle);
-    if (this._typingOn) this.socket.send("typing", { session_id: this.session.id, is_typing: false });
+    clearTimeout(this._typingLater);
+    if (this._typingOn) this._typingFrame(false);
     this._typingOn = false;
   }
 

@@ -142,6 +142,7 @@ async function acceptOffer(id) {
     renderOffers();
     addPanel(session);
     announce("Sesi baru dimulai.");
+    refreshPresence();
   } catch (err) {
     state.offers.delete(id);
     renderOffers();
@@ -171,9 +172,15 @@ function addPanel(session) {
 function removePanel(id) {
   const panel = state.panels.get(id);
   if (panel) { panel.destroy(); state.panels.delete(id); }
+  refreshPresence();
+}
+
+async function refreshPresence() {
+  try { setPresence(await state.api.get("presence")); } catch (err) { /* the next heartbeat shows it */ }
 }
 
 function mitraExtras(session, panel) {
+  if (["awaiting_payment", "active", "closing"].includes(session.state)) panel.wasLive = true;
   if (session.risk_level && !panel.notices.querySelector('[data-key="risk"]')) {
     riskNotice(panel, session.risk_level, panel.guidance || GENERIC_GUIDANCE);
   }
@@ -191,6 +198,7 @@ function mitraExtras(session, panel) {
     } }));
   }
   if (["closed", "cancelled"].includes(session.state)) {
+    if (panel.wasLive) { panel.wasLive = false; refreshPresence(); }
     buttons.push(h("button", { type: "button", class: "secondary", text: "Tutup panel", onclick: () => removePanel(session.id) }));
   }
   panel.actions.replaceChildren(...buttons);
