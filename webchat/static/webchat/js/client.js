@@ -12,7 +12,7 @@ import { alertBox, announce, dateTime, errorText, field, h, mmss, mount, rupiah,
 
 const root = document.getElementById("app");
 const state = { auth: null, api: null, socket: null, me: null, pricing: null, request: null, panel: null, timers: [] };
-window.__webchat = state; // for the browser tests; holds nothing that is not already on screen
+if (config.auth === "dev") window.__webchat = state; // for the browser tests (development mode only)
 
 function clearTimers() { for (const t of state.timers) clearInterval(t); state.timers = []; }
 
@@ -137,12 +137,18 @@ async function homeScreen() {
 }
 
 function registerCard(into) {
+  const shown = document.querySelector("[data-testid=register]");
+  if (into && shown) { // already on screen: take the person there
+    shown.scrollIntoView({ block: "center" });
+    shown.querySelector("input").focus();
+    return shown;
+  }
   const card = h("section", { class: "card", "aria-labelledby": "register-title", "data-testid": "register" },
     h("h2", { id: "register-title", text: "Daftar" }),
     h("p", { class: "muted", text: "Sesi berbayar dan perpanjangan perlu akun terdaftar. Riwayatmu tetap tersambung." }),
     phoneForm({ auth: state.auth, link: true, submitText: "Daftar", onDone: registered, onError: alertBox }),
     googleForm({ auth: state.auth, link: true, text: "Daftar dengan Google", onDone: registered, onError: alertBox }));
-  if (into && !into.querySelector("[data-testid=register]")) into.append(card);
+  if (into) into.append(card);
   return card;
 }
 

@@ -12,7 +12,7 @@ import { alertBox, announce, dateTime, errorText, h, mmss, mount, serverClock } 
 const root = document.getElementById("app");
 const state = { auth: null, api: null, socket: null, me: null, presence: null, offers: new Map(), panels: new Map(),
   heartbeat: null, tick: null };
-window.__webchat = state; // for the browser tests
+if (config.auth === "dev") window.__webchat = state; // for the browser tests (development mode only)
 
 const RISK_TEXT = { high: "Risiko tinggi", medium: "Risiko sedang" };
 const GENERIC_GUIDANCE = "Dengarkan dengan empati, tanyakan langsung soal keselamatannya, dan arahkan ke layanan darurat (112 / 119 ext 8) bila perlu.";
