@@ -187,7 +187,7 @@ def session_auto_reroute(*, session_id, now: datetime | None = None) -> str:
     """Try to hand a waiting session to another available mitra; give up (closing it with
     the reason, which billing turns into `refund_needed` for a paid session) after the
     pairing timeout. Returns what happened."""
-    from .lifecycle import session_force_close, session_reroute
+    from .lifecycle import current_mitra_is_back, session_force_close, session_reroute
 
     now = now or timezone.now()
     session = Session.objects.filter(pk=session_id, state__in=LIVE_STATES,
@@ -205,7 +205,8 @@ def session_auto_reroute(*, session_id, now: datetime | None = None) -> str:
         return "waiting"
     with transaction.atomic():
         locked = Session.objects.select_for_update().filter(pk=session.pk).first()
-        if locked is None or locked.state not in LIVE_STATES or locked.reroute_needed_since is None:
+        if (locked is None or locked.state not in LIVE_STATES or locked.reroute_needed_since is None
+                or current_mitra_is_back(locked)):
             return "nothing"  # the mitra came back, or the session ended, meanwhile
         session_force_close(session_id=session.pk, actor=None, reason=locked.reroute_reason,
                             note="No mitra took over the session.")

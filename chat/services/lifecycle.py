@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.selectors import platform_settings
 from halobestie.errors import ApplicationError
 from halobestie.timers import schedule_at
+from pairing.models import MitraPresence
 from pairing.services import (
     lock_mitra_capacity,
     pairing_offer_waiting_requests,
@@ -334,6 +335,15 @@ def _is_participant(session: Session, user) -> bool:
 
 # --- reroute -----------------------------------------------------------------------------
 
+def current_mitra_is_back(session: Session) -> bool:
+    """Under the session's lock: the session waits because its mitra was away, but the
+    mitra is online again (its presence committed, the hook clearing the session has not
+    run yet). Then nothing moves: the hook clears it."""
+    if session.reroute_reason != "mitra_offline":
+        return False
+    return MitraPresence.objects.filter(mitra_id=session.mitra_id, status=MitraPresence.Status.ONLINE).exists()
+
+
 _ASSIGNMENT_END = {
     "mitra_no_show": SessionAssignment.EndReason.MITRA_NO_SHOW,
     "mitra_offline": SessionAssignment.EndReason.MITRA_OFFLINE,
@@ -360,6 +370,8 @@ def session_reroute(*, session_id, to_mitra, actor=None, reason: str = "staff",
         if session is None:
             raise ApplicationError("not_found", "Session not found.")
         if only_if_needed and (session.reroute_needed_since is None or session.state not in LIVE_STATES):
+            return None
+        if only_if_needed and current_mitra_is_back(session):
             return None
         if session.state not in LIVE_STATES:
             raise ApplicationError("invalid_state", f"The session is {session.state}.")
