@@ -7,6 +7,7 @@ export class ApiError extends Error {
     this.status = status;
     this.code = (body && body.code) || (status === 0 ? "network_error" : "http_error");
     this.fields = (body && body.fields) || null;
+    this.retry_after = body && body.retry_after != null ? body.retry_after : null; // with `throttled`
   }
 }
 

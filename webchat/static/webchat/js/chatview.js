@@ -53,6 +53,7 @@ export class ChatPanel {
   }
 
   destroy() {
+    this.timeline.stop();
     clearInterval(this._tick);
     clearTimeout(this._typingIdle);
     clearTimeout(this._typingShown);

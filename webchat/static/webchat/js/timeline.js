@@ -144,6 +144,11 @@ export class Timeline {
 
   // --- the outbox -------------------------------------------------------------------
 
+  stop() {
+    clearTimeout(this._retryTimer);
+    this.outbox.clear();
+  }
+
   send(body) {
     const cmid = newId();
     const local = { id: `local-${cmid}`, local: true, session_id: this.sessionId, client_message_id: cmid,
@@ -169,16 +174,31 @@ export class Timeline {
         ? await this.socket.request("message.send", data)
         : await this.api.post(`sessions/${this.sessionId}/messages`,
           { client_message_id: local.client_message_id, body: local.body });
+      this._retries = 0;
       this.onMessageNew(stored); // an ack can reveal a gap as well as an event can
     } catch (err) {
       const transient = ["disconnected", "timeout", "network_error", "throttled", "service_unavailable",
         "server_error"].includes(err.code) || (err.status >= 500);
-      if (!transient) {
+      if (transient) {
+        // Stays in the outbox, retried with the same client_message_id: after the server's
+        // `retry_after` hint (throttled), or after a back-off, or at the next reconnect.
+        this._retryLater(err.retry_after);
+      } else {
         local.status = "failed";
         local.error = err.message;
         this.onChange("updated", local);
       }
-      // transient: stays in the outbox; the next reconnect (or the `online` event) retries it
     }
+  }
+
+  _retryLater(retryAfter) {
+    if (this._retryTimer) return;
+    this._retries = (this._retries || 0) + 1;
+    const seconds = retryAfter != null ? Number(retryAfter) : Math.min(15, 2 ** this._retries);
+    this._retryTimer = setTimeout(() => {
+      this._retryTimer = null;
+      if (this.outbox.size) this.flush();
+      else this._retries = 0;
+    }, Math.max(0.2, seconds) * 1000 + Math.random() * 300);
   }
 }
