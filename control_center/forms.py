@@ -5,9 +5,10 @@ from __future__ import annotations
 from django import forms
 
 from accounts.models import Mitra, PlatformSettings
-from billing.models import Tier, Transaction
+from billing.models import Transaction
 from chat.models import SessionReport
 from halobestie.errors import ApplicationError
+from pricing.models import Tier
 
 from .roles import ROLES
 from .selectors import REPORT_FILTERS, SESSION_STATE_FILTERS

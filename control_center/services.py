@@ -15,9 +15,10 @@ from django.utils import timezone
 
 from accounts.models import Mitra
 from accounts.services import audit_record
-from billing.models import PaymentIncident, Tier, Transaction
+from billing.models import PaymentIncident, Transaction
 from halobestie.errors import ApplicationError
 from pairing.models import MitraPresence
+from pricing.models import Tier
 
 from .roles import BY_GROUP, BY_KEY, role_of
 

@@ -13,12 +13,16 @@ from django.utils import timezone
 from halobestie import metrics
 from halobestie.errors import ApplicationError
 from halobestie.ids import parse_uuid
-from halobestie.realtime import client_group, mitra_group, send_on_commit
+from halobestie.realtime import client_group, mitra_group
+from notifications.services import notify_new_message_on_commit
 from pairing.services import presence_resume
 
 from .. import events
 from ..models import WRITABLE_STATES, Message, Session, SessionAssignment, SessionEvent
-from . import stream
+from . import (
+    care,  # care imports this module back: a module import, used at call time
+    stream,
+)
 
 MAX_BODY = 4000
 _STATUS_RANK = {"sent": 0, "delivered": 1, "read": 2}
@@ -223,13 +227,9 @@ def _existing(session_id, sender, client_message_id: str) -> Message | None:
 
 def _after_message(session: Session, message: Message) -> None:
     """Pushes for a recipient with no live socket; the crisis check for client messages."""
-    from notifications.services import notify_new_message_on_commit
-
     notify_new_message_on_commit(message=message, session=session)
     if message.sender == "client":
-        from chat.services.care import crisis_check
-
-        crisis_check(session=session, message=message)
+        care.crisis_check(session=session, message=message)
 
 
 def message_post_system(*, session: Session, code: str, text: str | None = None) -> Message:
@@ -250,12 +250,7 @@ def _other_side(role: str) -> str:
 
 
 def _status_event(session: Session, sender_role: str, ids: list[str], status: str, at) -> None:
-    """`message.status` to the sender of those messages (the other side of the reader)."""
-    if not ids:
-        return
-    data = {"session_id": str(session.id), "message_ids": ids, "status": status, "at": at.isoformat()}
-    group = client_group(session.client_id) if sender_role == "client" else mitra_group(session.mitra_id)
-    send_on_commit([(group, "message.status", data)])
+    events.message_status(session, sender_role=sender_role, message_ids=ids, status=status, at=at)
 
 
 def messages_mark_delivered(*, session_id, reader, message_ids: list) -> list[str]:

@@ -7,8 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from billing.models import Tier
 from halobestie.errors import ApplicationError
+from pricing.models import Tier
 
 from .. import services
 from ..forms import TierForm, apply_error

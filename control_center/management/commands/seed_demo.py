@@ -8,8 +8,8 @@ from django.db import transaction
 
 from accounts.models import Mitra
 from accounts.selectors import platform_settings
-from billing.models import Tier
 from control_center.roles import BY_GROUP, BY_KEY, roles_sync
+from pricing.models import Tier
 
 DEMO_PASSWORD = "halobestie-demo"
 # email, first name, superuser, role
