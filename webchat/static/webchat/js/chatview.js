@@ -1,7 +1,7 @@
 // A live conversation: messages with receipts, typing, the backend's clock, the composer.
 // The client page shows one; the mitra page shows one per live session, side by side.
 import { Timeline } from "./timeline.js";
-import { announce, clockTime, h, mmss, serverClock } from "./ui.js";
+import { clockTime, h, mmss, serverClock } from "./ui.js";
 
 const STATUS_TEXT = { pending: "mengirim", sent: "terkirim", delivered: "diterima", read: "dibaca", failed: "gagal terkirim" };
 const STATUS_MARK = { pending: "…", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "!" };
@@ -136,10 +136,9 @@ export class ChatPanel {
   _key(m) { return m.client_message_id ? `${m.sender}:${m.client_message_id}` : m.id; }
 
   _changed(kind, message) {
-    if (kind === "added" && message && message.sender === this.other) {
-      this._showTyping(false);
-      announce(`Pesan baru dari ${this.title.textContent}`);
-    }
+    // No extra announcement: the log is a polite live region that reads the new message
+    // (with the sender's name first) by itself.
+    if (kind === "added" && message && message.sender === this.other) this._showTyping(false);
     this._render();
     this._receipts();
   }
