@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from pricing.shapes import TierSerializer
 
+from .. import rules
 from ..shapes import (  # noqa: F401 - the shapes the views answer with
     can_end_early,
     client_alias_for,
@@ -106,7 +107,7 @@ class TranscriptSerializer(serializers.Serializer):
 
 class MessageInput(serializers.Serializer):
     client_message_id = serializers.CharField(max_length=64, trim_whitespace=False)
-    body = serializers.CharField(max_length=4000, trim_whitespace=False)
+    body = serializers.CharField(max_length=rules.MAX_BODY, trim_whitespace=False)
 
     def validate_body(self, value: str) -> str:
         if not value.strip():
