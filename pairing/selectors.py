@@ -36,7 +36,21 @@ def mitra_wellbeing_block(mitra_id, now: datetime | None = None) -> str | None:
         since = now - timedelta(minutes=settings_row.pause_after_flagged_minutes)
         if Session.objects.filter(mitra_id=mitra_id, closed_at__gte=since).exclude(risk_level="").exists():
             return "pause after a risk-flagged session"
+    limit = _flagged_limit()
+    if limit and live_flagged_sessions(mitra_id) >= limit:
+        return "holds a live risk-flagged session"
     return None
+
+
+def _flagged_limit() -> int:
+    from django.conf import settings
+
+    return settings.CRISIS_MAX_FLAGGED_PER_MITRA
+
+
+def live_flagged_sessions(mitra_id) -> int:
+    """Live sessions of this mitra that the crisis check flagged (the per-mitra limit)."""
+    return Session.objects.filter(mitra_id=mitra_id, state__in=LIVE_STATES).exclude(risk_level="").count()
 
 
 def recent_median_wait_seconds() -> int | None:
@@ -86,6 +100,12 @@ def available_mitras(*, now: datetime | None = None, exclude_ids=(), for_client_
             mitra=OuterRef("pk"), closed_at__gte=now - timedelta(minutes=settings_row.pause_after_flagged_minutes)
         ).exclude(risk_level="")
         qs = qs.exclude(Exists(recent_flag))
+    # Crisis triage: a mitra already holding live flagged sessions up to the limit gets no offers.
+    if _flagged_limit():
+        qs = qs.annotate(
+            live_flagged=Count("sessions", filter=Q(sessions__state__in=LIVE_STATES) & ~Q(sessions__risk_level=""),
+                               distinct=True)
+        ).filter(live_flagged__lt=_flagged_limit())
     if exclude_ids:
         qs = qs.exclude(id__in=list(exclude_ids))
     if for_client_id is not None:

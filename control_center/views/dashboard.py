@@ -5,14 +5,21 @@ from django.shortcuts import render
 
 from accounts.selectors import platform_settings
 
-from .. import selectors
+from .. import selectors, selectors_crisis
 from .base import staff_required
 
 POLL_SECONDS = 5
+ALERT_REPEAT_SECONDS = 4      # an unacknowledged case beeps this often until someone acknowledges
 
 
 def _context() -> dict:
+    cases = list(selectors_crisis.open_cases())
     return {
+        "open_cases": cases,
+        "unacked": sum(c.state == "new" for c in cases),
+        "has_high": any(c.level == "high" for c in cases),
+        "cases_by_session": selectors_crisis.cases_by_session(cases),
+        "alert_repeat_seconds": ALERT_REPEAT_SECONDS,
         "figures": selectors.dashboard_figures(),
         "needs_attention": selectors.needs_attention_count(),
         "open_reports": selectors.open_reports_count(),

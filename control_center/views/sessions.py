@@ -37,6 +37,7 @@ def _render_detail(request, session, *, reroute_form=None, close_form=None, stat
         "reroute_form": reroute_form or (RerouteForm(available=_reroute_choices(session)) if session.is_live else None),
         "close_form": close_form or (ForceCloseForm() if session.is_live else None),
         "can_read_transcript": request.user.has_perm("chat.view_transcript"),
+        "crisis_cases": list(session.crisis_cases.order_by("-created_at")[:5]),
     }
     return render(request, "control_center/sessions/detail.html", context, status=status)
 
