@@ -90,7 +90,7 @@ def test_dashboard_shows_figures_and_refreshes_itself(browser_page, backend):
     session = backend(client_in_crisis)
     assert session.risk_level == "high"
     expect(page.locator(f'[data-flagged-id="{session.id}"]')).to_be_visible(timeout=15_000)
-    expect(page.get_by_test_id("flagged-alert")).to_contain_text("1 flagged live session")
+    expect(page.get_by_test_id("flagged-alert")).to_contain_text("1 open crisis case")
     expect(page.locator('[data-figure="live_sessions"]')).to_have_text("1")
     expect(page.get_by_test_id("live-status")).to_contain_text("updated")
     # The flagged session is at the top of the live sessions, and the tab title says so.
