@@ -15,12 +15,13 @@ from accounts.models import AuditLog
 from chat.models import CrisisCase, Session
 from chat.services import triage
 from chat.services.care import crisis_check_now
+from chat.services.lifecycle import session_start_from_offer
 from chat.services.messages import message_send
 from halobestie.errors import ApplicationError
 from halobestie.testing.fixtures import make_client, make_mitra
 from pairing.models import PairingOffer
 from pairing.selectors import available_mitras
-from pairing.services import pairing_request_accept, pairing_request_create
+from pairing.services import pairing_request_create
 
 from .factories import live_session, make_staff
 
@@ -140,8 +141,8 @@ def test_a_mitra_holding_a_live_flagged_session_gets_no_offers_and_cannot_accept
     # Even with an offer from before the flag, the accept refuses under the lock.
     PairingOffer.objects.create(request=request, mitra=budi)
     with pytest.raises(ApplicationError, match="flagged"):
-        pairing_request_accept(request_id=request.id, mitra=budi)
-    assert pairing_request_accept(request_id=request.id, mitra=dina).mitra_id == dina.id
+        session_start_from_offer(request_id=request.id, mitra=budi)
+    assert session_start_from_offer(request_id=request.id, mitra=dina).mitra_id == dina.id
     settings.CRISIS_MAX_FLAGGED_PER_MITRA = 0                                            # 0 = no limit
     assert budi.id in set(available_mitras().values_list("id", flat=True))
 

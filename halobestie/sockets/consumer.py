@@ -39,6 +39,10 @@ CLOSE_AUTH_FAILED = 4401
 CLOSE_WRONG_ROLE = 4403
 CLOSE_THROTTLED = 4429
 
+# Receipts a socket remembers to keep them moving forward (message id → highest status).
+RECEIPT_RANK = {"sent": 0, "delivered": 1, "read": 2}
+RECEIPT_MEMORY = 5000
+
 # Flood control: a token bucket of FLOOD_BURST frames refilled at FLOOD_RATE per second;
 # after FLOOD_STRIKES throttled frames the socket is closed.
 FLOOD_RATE = 20.0
@@ -102,6 +106,7 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
         self._bucket = FLOOD_BURST
         self._bucket_at = time.monotonic()
         self._strikes = 0
+        self._receipts: dict[str, int] = {}
         self._tasks: list[asyncio.Task] = []
         headers = {k.decode("latin1").lower(): v.decode("latin1") for k, v in self.scope.get("headers", [])}
         origin = headers.get("origin")
@@ -272,7 +277,31 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
     # --- events from the channel layer ---------------------------------------------
 
     async def app_event(self, event):
-        await self.send(text_data=event["frame"])
+        receipt = event.get("receipt")
+        frame = event["frame"] if receipt is None else self._forward_receipts(event["frame"], *receipt)
+        if frame is not None:
+            await self.send(text_data=frame)
+
+    def _forward_receipts(self, frame: str, status: str, ids: list) -> str | None:
+        """Receipts only move forward on a socket: two processes may publish `delivered`
+        and `read` for the same messages in either order (the database never goes back,
+        see messages_mark_delivered), so a socket drops a status its app already has a
+        higher one of. The memory is bounded: the oldest ids are forgotten first."""
+        rank = RECEIPT_RANK.get(status, 0)
+        seen = self._receipts
+        forward = [i for i in ids if seen.get(i, -1) < rank]
+        for i in forward:
+            seen.pop(i, None)
+            seen[i] = rank
+        while len(seen) > RECEIPT_MEMORY:
+            seen.pop(next(iter(seen)))
+        if len(forward) == len(ids):
+            return frame
+        if not forward:
+            return None
+        data = json.loads(frame)
+        data["data"]["message_ids"] = forward
+        return json.dumps(data, separators=(",", ":"))
 
     async def app_control(self, event):
         if event.get("action") == "close":
