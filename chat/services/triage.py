@@ -146,12 +146,19 @@ def _deliver(subject: str, body: str, case: CrisisCase) -> None:
         raise RuntimeError(f"unknown CRISIS_ONCALL_CHANNEL {channel!r}")
 
 
+def oncall_configured() -> bool:
+    """E-mail needs recipients, a webhook its URL; "off" (or neither) sends nothing."""
+    channel = settings.CRISIS_ONCALL_CHANNEL
+    return ((channel == "email" and bool(settings.CRISIS_ONCALL_EMAILS))
+            or (channel == "webhook" and bool(settings.CRISIS_ONCALL_WEBHOOK_URL)))
+
+
 def crisis_oncall_sweep(now: datetime | None = None) -> int:
     """Notify on-call, once per case, for each `high` case still `new` after
     CRISIS_ONCALL_AFTER_SECONDS. Claimed with a conditional UPDATE (one sweep wins); a failed
     delivery releases the claim so the next sweep tries again."""
     now = now or timezone.now()
-    if settings.CRISIS_ONCALL_CHANNEL == "off":
+    if not oncall_configured():
         return 0
     sent = 0
     for case in list(_overdue(now)[:50]):

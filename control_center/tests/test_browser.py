@@ -116,7 +116,7 @@ def test_reroute_a_live_session_to_another_available_mitra(browser_page, backend
     page.get_by_role("link", name=str(session.id)[:8]).click()
     expect(page.get_by_test_id("session-mitra")).to_have_text("Budi")
     form = page.get_by_test_id("reroute-form")
-    form.get_by_label("New mitra").select_option(label="Dina")
+    form.get_by_label("New mitra").select_option(label="Dina — 0 live · 0 flagged")   # load shown
     form.get_by_role("button", name="Reroute").click()
     expect(page.get_by_role("status")).to_contain_text("Session rerouted to Dina.")
     expect(page.get_by_test_id("session-mitra")).to_have_text("Dina")

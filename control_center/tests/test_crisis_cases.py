@@ -183,3 +183,12 @@ def test_the_case_page_shows_the_flag_the_load_and_audits_the_transcript(client)
     page = client.get(f"/crisis/{case.pk}/").content.decode()
     assert "aku udah siapin tali" not in page and "permission" in page
     assert client.get("/crisis/00000000-0000-0000-0000-000000000000/").status_code == 404
+
+
+def test_on_call_without_recipients_sends_nothing_and_keeps_the_case_pending(settings):
+    settings.CRISIS_ONCALL_CHANNEL = "email"
+    settings.CRISIS_ONCALL_EMAILS = []
+    case = raise_case(live_session())
+    assert triage.crisis_oncall_sweep(now=timezone.now() + timedelta(hours=1)) == 0
+    case.refresh_from_db()
+    assert case.oncall_notified_at is None and mail.outbox == []

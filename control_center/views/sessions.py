@@ -17,7 +17,13 @@ from .base import paginate, session_or_404, staff_required
 
 
 def _reroute_choices(session):
-    return available_mitras(exclude_ids=[session.mitra_id], for_client_id=session.client_id).order_by("display_name")
+    """Available mitras with their live and flagged load (least flagged first)."""
+    from accounts.models import Mitra
+
+    from ..selectors_crisis import with_load
+
+    ids = available_mitras(exclude_ids=[session.mitra_id], for_client_id=session.client_id).values("id")
+    return with_load(Mitra.objects.filter(id__in=ids)).order_by("flagged_load", "live_load", "display_name")
 
 
 @staff_required

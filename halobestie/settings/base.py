@@ -119,7 +119,8 @@ CRISIS_ONCALL_CHANNEL = env("CRISIS_ONCALL_CHANNEL", default="email")        # e
 CRISIS_ONCALL_EMAILS = env.list("CRISIS_ONCALL_EMAILS", default=[])
 CRISIS_ONCALL_WEBHOOK_URL = env("CRISIS_ONCALL_WEBHOOK_URL", default="")
 CONTROL_CENTER_BASE_URL = env("CONTROL_CENTER_BASE_URL", default="http://127.0.0.1:8001")
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# e.g. smtp+tls://user:password@smtp.example.com:587 ; the default prints mail to the console
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Halo Bestie <no-reply@halobestie.local>")
 CSRF_COOKIE_HTTPONLY = True
 
