@@ -2,7 +2,7 @@
 with their load, and the on-call notification for a `high` case nobody acknowledged in time.
 
 A case moves new -> acknowledged -> handled. Claiming ("I take this case") acknowledges a new
-case too. An escalation (medium -> high, care.py) puts an open case back to `new`, so the
+case too, and so does marking a new case handled at once. An escalation (medium -> high, care.py) puts an open case back to `new`, so the
 control center's alert repeats until someone acknowledges it again.
 """
 
@@ -82,12 +82,13 @@ def case_handle(*, case_id, actor) -> CrisisCase:
         case = _locked_case(case_id)
         if case.state == CrisisCase.State.HANDLED:
             raise ApplicationError("invalid_state", "The case is already handled.")
-        if case.state == CrisisCase.State.NEW:
-            raise ApplicationError("invalid_state", "Acknowledge or take the case first.")
         before = _snapshot(case)
+        now = timezone.now()
+        if case.state == CrisisCase.State.NEW:       # handled at first sight: acknowledged too
+            case.acknowledged_by, case.acknowledged_at = actor, now
         case.state = CrisisCase.State.HANDLED
-        case.handled_by, case.handled_at = actor, timezone.now()
-        case.save(update_fields=["state", "handled_by", "handled_at"])
+        case.handled_by, case.handled_at = actor, now
+        case.save(update_fields=["state", "handled_by", "handled_at", "acknowledged_by", "acknowledged_at"])
         audit_record(actor=actor, action="crisis_case.handle", target=case, before=before, after=_snapshot(case))
     return case
 

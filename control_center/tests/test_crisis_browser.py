@@ -29,7 +29,7 @@ def _client_in_crisis(mitra=None, body="aku udah siapin tali, malam ini aku perg
 
 def test_the_alert_repeats_until_a_supervisor_acknowledges_then_takes_the_case(browser_page, backend):
     page = browser_page
-    staff = backend(make_staff, "supervisor", transcripts=True)
+    staff = backend(make_staff, "supervisor")
     _sign_in(page, staff)
     sound = page.get_by_test_id("sound-toggle")
     expect(sound).to_have_attribute("data-sound", "off")
@@ -48,10 +48,11 @@ def test_the_alert_repeats_until_a_supervisor_acknowledges_then_takes_the_case(b
     expect(page).to_have_url(re.compile(rf"/crisis/{case.id}/$"))
     expect(page.get_by_test_id("case-state")).to_have_text("new")
     expect(page.get_by_test_id("case-level")).to_have_text("high")
-    flagged = page.get_by_test_id("flagged-message")
-    expect(flagged).to_contain_text("aku udah siapin tali")
     expect(page.get_by_test_id("last-reply")).to_contain_text("no reply yet")
     expect(page.get_by_test_id("time-left")).to_have_text(re.compile(r"\d"))
+    page.get_by_test_id("case-transcript-link").click()      # the audited transcript, flag marked
+    expect(page.get_by_test_id("flagged-message")).to_contain_text("aku udah siapin tali")
+    page.get_by_role("link", name="Back to the high crisis case").click()
 
     page.get_by_test_id("acknowledge").click()
     expect(page.get_by_role("status")).to_contain_text("Case acknowledged")
@@ -97,7 +98,7 @@ def test_reroute_from_the_case_shows_each_mitras_load(browser_page, backend):
         live_session(mitra=dina)                                  # Dina: 1 live, none flagged
         _client_in_crisis(mitra=fajar)                            # Fajar holds a flagged session
         session, case = _client_in_crisis(mitra=budi)
-        return make_staff("supervisor", transcripts=True), session, case, dina, eka, fajar
+        return make_staff("supervisor"), session, case, dina, eka, fajar
 
     staff, session, case, dina, eka, fajar = backend(setup)
     _sign_in(page, staff)

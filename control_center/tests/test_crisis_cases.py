@@ -43,8 +43,6 @@ def test_acknowledge_take_and_handle_are_recorded_with_who_and_when():
     case = raise_case(live_session())
     assert case.state == "new" and case.level == "high"
     ana, bo = make_staff("ana"), make_staff("bo")
-    with pytest.raises(ApplicationError, match="Acknowledge or take"):
-        triage.case_handle(case_id=case.pk, actor=ana)
     triage.case_acknowledge(case_id=case.pk, actor=ana)
     triage.case_claim(case_id=case.pk, actor=ana)
     with pytest.raises(ApplicationError, match="Already taken"):
@@ -58,6 +56,14 @@ def test_acknowledge_take_and_handle_are_recorded_with_who_and_when():
                               ("crisis_case.handle", ana.email)]
     with pytest.raises(ApplicationError, match="already handled"):
         triage.case_acknowledge(case_id=case.pk, actor=bo)
+
+
+def test_marking_a_new_case_handled_acknowledges_it_too():
+    case = raise_case(live_session())
+    ana = make_staff("ana")
+    triage.case_handle(case_id=case.pk, actor=ana)
+    case.refresh_from_db()
+    assert case.state == "handled" and case.acknowledged_by == case.handled_by == ana
 
 
 def test_taking_a_new_case_acknowledges_it():
@@ -161,7 +167,7 @@ def test_reroute_from_the_case_uses_the_session_reroute_and_respects_the_limit(s
     assert AuditLog.objects.filter(action="crisis_case.reroute", target_id=str(case.pk)).exists()
 
 
-def test_the_case_page_shows_the_flag_the_load_and_audits_the_transcript(client):
+def test_the_case_page_shows_the_flag_and_the_load_and_its_transcript_link_marks_the_message(client):
     from control_center.selectors_crisis import case_view
 
     budi, dina = make_mitra("Budi", online=True).user, make_mitra("Dina", online=True).user
@@ -173,15 +179,21 @@ def test_the_case_page_shows_the_flag_the_load_and_audits_the_transcript(client)
     assert view.mitra_last_reply_at is not None and not view.mitra_replied_since_flag
     assert view.seconds_left is not None and view.seconds_left > 0
     assert [(m.display_name, m.live_load, m.flagged_load) for m in view.candidates] == [("Dina", 1, 0)]
-    supervisor = make_staff("supervisor", transcripts=True)
+    supervisor = make_staff("supervisor")
     client.force_login(supervisor)
     page = client.get(f"/crisis/{case.pk}/").content.decode()
-    assert 'data-testid="flagged-message"' in page and "aku udah siapin tali" in page
-    assert AuditLog.objects.filter(action="transcript.view", actor=supervisor, target_id=str(session.pk)).exists()
+    assert "aku udah siapin tali" not in page                      # no text on the case page itself
+    assert f"/sessions/{session.id}/transcript/?case={case.pk}" in page
+    transcript = client.get(f"/sessions/{session.id}/transcript/?case={case.pk}").content.decode()
+    marked = transcript.split('data-testid="flagged-message"')[1].split("</div>\n    </div>")[0]
+    assert "aku udah siapin tali" in marked and "halo, aku di sini" not in marked
+    audit = AuditLog.objects.get(action="transcript.view", actor=supervisor, target_id=str(session.pk))
+    assert audit.after == {"case": str(case.pk)}
     operator = make_staff("operator")
     client.force_login(operator)
     page = client.get(f"/crisis/{case.pk}/").content.decode()
-    assert "aku udah siapin tali" not in page and "permission" in page
+    assert "transcript/?case=" not in page and "permission" in page
+    assert client.get(f"/sessions/{session.id}/transcript/?case={case.pk}").status_code == 403
     assert client.get("/crisis/00000000-0000-0000-0000-000000000000/").status_code == 404
 
 

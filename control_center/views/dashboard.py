@@ -6,7 +6,7 @@ from django.shortcuts import render
 from accounts.selectors import platform_settings
 
 from .. import selectors, selectors_crisis
-from .base import staff_required
+from .base import VIEW, staff_permission
 
 POLL_SECONDS = 5
 ALERT_REPEAT_SECONDS = 4      # an unacknowledged case beeps this often until someone acknowledges
@@ -33,11 +33,11 @@ def _context() -> dict:
     }
 
 
-@staff_required
+@staff_permission(VIEW)
 def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "control_center/dashboard.html", _context())
 
 
-@staff_required
+@staff_permission(VIEW)
 def dashboard_live(request: HttpRequest) -> HttpResponse:
     return render(request, "control_center/_dashboard_live.html", _context())
