@@ -239,3 +239,6 @@ class SessionReport(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["session", "client"], name="one_report_per_session"),
         ]
+
+
+from .models_care import CrisisCase  # noqa: E402,F401  (crisis cases live in their own module)

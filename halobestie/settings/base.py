@@ -117,6 +117,19 @@ STAFF_LOGIN_LOCK_AFTER = env.int("STAFF_LOGIN_LOCK_AFTER", default=5)
 STAFF_LOGIN_LOCK_SECONDS = env.int("STAFF_LOGIN_LOCK_SECONDS", default=15 * 60)
 STAFF_TRANSCRIPT_REQUIRES_TOTP = env.bool("STAFF_TRANSCRIPT_REQUIRES_TOTP", default=False)
 SESSION_COOKIE_HTTPONLY = True
+# --- Crisis triage (control center) -----------------------------------------------------------
+# A mitra holding this many live risk-flagged sessions gets no new offers and cannot accept or be
+# rerouted another session (0 = no limit).
+CRISIS_MAX_FLAGGED_PER_MITRA = env.int("CRISIS_MAX_FLAGGED_PER_MITRA", default=1)
+# A `high` case still unacknowledged this long notifies on-call outside the browser, once.
+CRISIS_ONCALL_AFTER_SECONDS = env.int("CRISIS_ONCALL_AFTER_SECONDS", default=120)
+CRISIS_ONCALL_CHANNEL = env("CRISIS_ONCALL_CHANNEL", default="email")        # email | webhook | off
+CRISIS_ONCALL_EMAILS = env.list("CRISIS_ONCALL_EMAILS", default=[])
+CRISIS_ONCALL_WEBHOOK_URL = env("CRISIS_ONCALL_WEBHOOK_URL", default="")
+CONTROL_CENTER_BASE_URL = env("CONTROL_CENTER_BASE_URL", default="http://127.0.0.1:8001")
+# e.g. smtp+tls://user:password@smtp.example.com:587 ; the default prints mail to the console
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Halo Bestie <no-reply@halobestie.local>")
 CSRF_COOKIE_HTTPONLY = True
 
 # --- Redis: the switch between embedded mode and the real stack -------------------------
