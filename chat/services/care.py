@@ -18,10 +18,10 @@ from accounts.selectors import platform_settings
 from accounts.services import audit_record
 from chat.crisis.detector import assess
 from halobestie.errors import ApplicationError
-from halobestie.realtime import mitra_group, send_on_commit
 from pairing.models import MitraBlock
 from pairing.selectors import available_mitras
 
+from .. import events
 from ..models import LIVE_STATES, CrisisCase, Feedback, Message, Session, SessionAssignment, SessionEvent, SessionReport
 from ..selectors import session_for
 from .lifecycle import current_mitra_is_back, session_force_close, session_reroute
@@ -96,10 +96,7 @@ def crisis_check_now(*, session_id, message_pk) -> CrisisCase | None:
         case = _open_or_escalate_case(session, message, level, categories, now)
         SessionEvent.objects.create(session_id=session.pk, kind="risk_flagged",
                                     data={"level": level, "categories": categories, "case_id": str(case.pk)})
-        send_on_commit([(mitra_group(session.mitra_id), "session.risk_flagged", {
-            "session_id": str(session.pk), "risk_level": level, "categories": categories,
-            "guidance": MITRA_GUIDANCE[level],
-        })])
+        events.session_risk_flagged(session, level=level, categories=categories, guidance=MITRA_GUIDANCE[level])
         if first:
             message_post_system(session=session, code="crisis_resources",
                                 text=platform_settings().crisis_resources_text)
