@@ -417,3 +417,15 @@ def test_retention_blanks_topics_comments_and_notes(client_ani, mitra_budi):
     assert PairingRequest.objects.get(client=client_ani.user).topic == ""
     assert Feedback.objects.get(session_id=sid).comment == ""
     assert SessionReport.objects.get(session_id=sid).note == ""
+
+
+def test_a_mitra_with_two_of_three_seats_taken_is_still_available(mitra_budi):
+    """Capacity is counted once even when the wellbeing limits count the same sessions."""
+    from pairing.selectors import available_mitras
+
+    for name in ("Ani", "Citra"):
+        start_trial_session(make_client(name), mitra_budi)
+    row = available_mitras().filter(pk=mitra_budi.id).first()
+    assert row is not None and row.live == 2
+    start_trial_session(make_client("Dewi"), mitra_budi)
+    assert not available_mitras().filter(pk=mitra_budi.id).exists()
