@@ -38,7 +38,7 @@ HEADER = """\
 # Halo Bestie crisis corpus: one labelled client chat line per row. Labelling guide: LABELLING.md.
 # Columns (tab separated, no quoting): id split origin label category level lang kind context text
 #   split    train | blind | new  (see chat/crisis/corpus.py; never tune on blind)
-#   origin   lexicon-dev/-holdout1..3 = the lexicon's own set (labelled.tsv, relabelled to this guide); corpus1 = written for the model; corpus2 = ordinary chat lines added to train after round 1 (see README)
+#   origin   lexicon-dev/-holdout1..3 = the lexicon's own set (labelled.tsv, relabelled to this guide); corpus1 = written for the model; corpus2 = ordinary chat lines added to train after round 1 (see README); corpus3 = neutral lines about messages ("pesan 5 dari client") added to train after the chaos test found them flagged high
 #   label    1 = alert the mitra and staff, 0 = not;  category suicide|self_harm|harm_others (- for 0);  level high|medium (- for 0)
 #   lang     id | en | mix;   kind  what sort of line it is (LABELLING.md lists them)
 #   context  the client's previous messages in the session, oldest first, joined by " || " (empty: none)
