@@ -24,4 +24,4 @@ USER app
 EXPOSE 8000 8001
 # Default process: the public entrypoint. Override the command for internal/worker/beat
 # (see Procfile), e.g. `celery -A halobestie worker`.
-CMD ["sh", "-c", "uvicorn halobestie.asgi:application --host 0.0.0.0 --port ${PORT} --lifespan off --ws websockets --ws-per-message-deflate false --ws-max-size 1048576 --proxy-headers --forwarded-allow-ips '*' --no-access-log"]
+CMD ["python", "-m", "halobestie.serve", "web"]

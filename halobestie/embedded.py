@@ -14,6 +14,7 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
 
+    from halobestie import serve
     from halobestie.timers import Ticker
 
     call_command("migrate", verbosity=0)
@@ -32,10 +33,10 @@ def main() -> None:
     if settings.EMBEDDED:
         ticker.start()
 
-    common = {"host": host, "lifespan": "off", "ws_max_size": 1 << 20, "ws_per_message_deflate": False,
-              "log_level": os.environ.get("UVICORN_LOG_LEVEL", "warning")}
-    public = uvicorn.Server(uvicorn.Config("halobestie.asgi:application", port=port, **common))
-    internal = uvicorn.Server(uvicorn.Config("halobestie.asgi_internal:application", port=internal_port, **common))
+    # The production flags (halobestie.serve), on loopback and quieter.
+    common = {"host": host, "log_level": os.environ.get("UVICORN_LOG_LEVEL", "warning")}
+    public = uvicorn.Server(uvicorn.Config(**serve.options("web", port=port, **common)))
+    internal = uvicorn.Server(uvicorn.Config(**serve.options("internal", port=internal_port, **common)))
 
     async def serve():
         await asyncio.gather(public.serve(), internal.serve())

@@ -171,12 +171,21 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "halobestie.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "halobestie.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    # Rates per verified user or token, not per address (see halobestie/throttles.py).
     "DEFAULT_THROTTLE_RATES": {
         "sign_in": env("THROTTLE_SIGN_IN", default="30/min"),
+        "sign_in_token": env("THROTTLE_SIGN_IN_TOKEN", default="10/min"),
+        "sign_in_address": env("THROTTLE_SIGN_IN_ADDRESS", default="1200/min"),
         "pairing_create": env("THROTTLE_PAIRING", default="20/min"),
         "message_send": env("THROTTLE_MESSAGES", default="120/min"),
     },
+    # The client address is REMOTE_ADDR, which uvicorn sets from X-Forwarded-For only for
+    # TRUSTED_PROXIES; DRF must never read the header itself.
+    "NUM_PROXIES": 0,
 }
+# The load balancers whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's
+# --forwarded-allow-ips, set by halobestie.serve). Anyone else's headers are ignored.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
 SPECTACULAR_SETTINGS = {
     "TITLE": "Halo Bestie API",
     "DESCRIPTION": "The contract of the client and mitra apps (see api.md).",
