@@ -26,6 +26,7 @@ mitra_api = [
 ]
 shared_api = [
     path("health", health.HealthView.as_view(), name="health"),
+    path("ready", health.ReadinessView.as_view(), name="ready"),
     *notifications_urls.shared_urlpatterns,
     *billing_urls.shared_urlpatterns,
 ]

@@ -31,6 +31,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "halobestie.middleware.ApiJsonErrorsMiddleware",
+    "halobestie.middleware.AsyncFileStreamMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "halobestie.middleware.RequestIdMiddleware",
@@ -161,6 +163,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # How often the embedded ticker (and beat) look for overdue deadlines, seconds.
 SWEEP_INTERVAL = env.float("SWEEP_INTERVAL", default=2.0)
+# /api/shared/ready reports the sweep as late past this many seconds since its last tick.
+READY_SWEEP_MAX_AGE = env.float("READY_SWEEP_MAX_AGE", default=60.0)
 
 # --- REST --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -245,5 +249,9 @@ LOGGING = {
         # 4xx warnings carry request paths (device tokens live in one); errors only.
         "django.request": {"level": "ERROR"},
         "httpx": {"level": "WARNING"},
+        # One INFO line per Celery task ("received", "succeeded") is one per push, per
+        # timer: noise in production. Failures still log at WARNING/ERROR.
+        "celery.app.trace": {"level": "WARNING"},
+        "celery.worker.strategy": {"level": "WARNING"},
     },
 }
