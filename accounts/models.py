@@ -118,6 +118,9 @@ class PlatformSettings(models.Model):
     mitra_no_show_after = models.PositiveIntegerField(
         default=180, help_text="seconds after a paid session starts without a mitra message -> reroute"
     )
+    mitra_grace_period = models.PositiveIntegerField(
+        default=120, help_text="seconds an auto-offline mitra with live sessions has to come back before a reroute"
+    )
     preferred_mitra_window = models.PositiveIntegerField(
         default=20, help_text="seconds a 'return to my previous mitra' request waits for that mitra alone"
     )

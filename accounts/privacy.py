@@ -50,17 +50,25 @@ def client_export(*, client: Client) -> dict:
 
 
 def client_delete(*, client: Client) -> None:
-    from chat.models import LIVE_STATES, Message, Session
+    """Erase every free text the client wrote (messages, request topics, feedback
+    comments, report notes); a request still searching is cancelled through pairing, so
+    the mitras' offers are withdrawn."""
+    from chat.models import LIVE_STATES, Feedback, Message, Session, SessionReport
     from notifications.models import Device
     from pairing.models import PairingRequest
+    from pairing.services import pairing_request_cancel
 
     now = timezone.now()
     with transaction.atomic():
         client = Client.objects.select_for_update().get(pk=client.pk)
         if Session.objects.filter(client=client, state__in=LIVE_STATES).exists():
             raise ApplicationError("conflict", "End your live session before deleting your account.")
-        PairingRequest.objects.filter(client=client, state="searching").update(state="cancelled", ended_at=now)
+        for request_id in PairingRequest.objects.filter(client=client, state="searching").values_list("pk", flat=True):
+            pairing_request_cancel(client=client, request_id=request_id)
         Message.objects.filter(session__client=client, sender="client").update(body=PURGED_BODY, body_purged_at=now)
+        PairingRequest.objects.filter(client=client).exclude(topic="").update(topic="")
+        Feedback.objects.filter(session__client=client).exclude(comment="").update(comment="")
+        SessionReport.objects.filter(client=client).exclude(note="").update(note="")
         Device.objects.filter(client=client).delete()
         client.display_name = ""
         client.phone = ""
@@ -71,13 +79,21 @@ def client_delete(*, client: Client) -> None:
 
 
 def purge_expired_messages(*, now=None, days: int | None = None) -> int:
-    """Blank message text older than the retention period in finished sessions."""
-    from chat.models import LIVE_STATES, Message
+    """Blank every client free text older than the retention period: message text in
+    finished sessions, and the request topics, feedback comments and report notes of the
+    same age. Returns the number of messages blanked."""
+    from chat.models import LIVE_STATES, Feedback, Message, SessionReport
+    from pairing.models import PairingRequest
 
     now = now or timezone.now()
     cutoff = now - timedelta(days=days if days is not None else settings.MESSAGE_RETENTION_DAYS)
-    return (
-        Message.objects.filter(created_at__lt=cutoff, body_purged_at__isnull=True)
-        .exclude(session__state__in=LIVE_STATES)
-        .update(body=PURGED_BODY, body_purged_at=now)
-    )
+    with transaction.atomic():
+        PairingRequest.objects.filter(created_at__lt=cutoff).exclude(state="searching").exclude(topic="").update(
+            topic="")
+        Feedback.objects.filter(created_at__lt=cutoff).exclude(comment="").update(comment="")
+        SessionReport.objects.filter(created_at__lt=cutoff).exclude(note="").update(note="")
+        return (
+            Message.objects.filter(created_at__lt=cutoff, body_purged_at__isnull=True)
+            .exclude(session__state__in=LIVE_STATES)
+            .update(body=PURGED_BODY, body_purged_at=now)
+        )

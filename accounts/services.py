@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from halobestie.errors import ApplicationError
 
+from . import hooks
 from .firebase import FirebaseIdentity
 from .models import AuditLog, Client, Mitra, PlatformSettings
 from .selectors import forget_platform_settings
@@ -169,16 +170,15 @@ def mitra_update(*, mitra: Mitra, actor, **changes) -> Mitra:
 
 
 def mitra_set_active(*, mitra: Mitra, active: bool, actor) -> Mitra:
-    from pairing.services import presence_go_offline
-
     with transaction.atomic():
         mitra = Mitra.objects.select_for_update().get(pk=mitra.pk)
         before = {"is_active": mitra.is_active}
         mitra.is_active = active
         mitra.deactivated_at = None if active else timezone.now()
         mitra.save(update_fields=["is_active", "deactivated_at", "updated_at"])
+        if not active and before["is_active"]:
+            hooks.MITRA_DEACTIVATED(mitra=mitra)
         if not active:
-            presence_go_offline(mitra=mitra, reason="deactivated")
             from halobestie.sockets.control import disconnect_user_on_commit
 
             disconnect_user_on_commit(mitra)
@@ -211,7 +211,7 @@ SETTINGS_KEYS = [
     "payment_timeout", "extension_timeout", "goodbye_window", "ending_soon_warnings",
     "free_trial_enabled", "free_trial_minutes", "anonymous_trial_allowed",
     "mitra_can_end_early", "client_can_end_early", "client_identity_for_mitra",
-    "mitra_no_show_after", "preferred_mitra_window", "mitra_daily_session_cap",
+    "mitra_no_show_after", "mitra_grace_period", "preferred_mitra_window", "mitra_daily_session_cap",
     "pause_after_flagged_minutes", "crisis_resources_text",
 ]
 _BOUNDS = {
@@ -224,6 +224,7 @@ _BOUNDS = {
     "goodbye_window": (0, 3600),
     "free_trial_minutes": (1, 240),
     "mitra_no_show_after": (30, 3600),
+    "mitra_grace_period": (0, 3600),
     "preferred_mitra_window": (0, 600),
     "mitra_daily_session_cap": (0, 100),
     "pause_after_flagged_minutes": (0, 240),

@@ -31,6 +31,7 @@ def message_data(message: Message) -> dict:
     return {
         "id": str(message.id),
         "session_id": str(message.session_id),
+        "seq": message.seq,
         "client_message_id": message.client_message_id or None,
         "sender": message.sender,
         "body": message.body,

@@ -37,10 +37,20 @@ class Session(models.Model):
     # Care and safety.
     risk_level = models.CharField(max_length=10, blank=True)
     first_flagged_at = models.DateTimeField(null=True, blank=True)
+    # The latest message of the current mitra (None: the current mitra has not written yet).
     last_mitra_message_at = models.DateTimeField(null=True, blank=True)
-    # Set while the session waits for an automatic reroute (no-show, mitra went offline).
+    # The current mitra went offline automatically at this moment: the grace period runs.
+    mitra_away_since = models.DateTimeField(null=True, blank=True)
+    # Set while the session waits for an automatic reroute (no-show, mitra offline after the
+    # grace period, mitra deactivated).
     reroute_needed_since = models.DateTimeField(null=True, blank=True)
     reroute_reason = models.CharField(max_length=20, blank=True)
+    # Since when the client has been without a mitra who serves them: the credit for the
+    # wait counts from here, so it is never more than the real gap.
+    unserved_since = models.DateTimeField(null=True, blank=True)
+    # The session's stream: the last `seq` given to a message. Taken under the session's row
+    # lock, in the transaction that stores the message, so seq order is commit order.
+    last_seq = models.PositiveBigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -71,6 +81,39 @@ class Session(models.Model):
     @property
     def is_live(self) -> bool:
         return self.state in LIVE_STATES
+
+
+class SessionAssignment(models.Model):
+    """One mitra's turn at a session: who served it, from when, until when and why it
+    ended. Every rule about the session's mitra (no-show, credit, who may write) reads the
+    current one (`ended_at` is null), never the session's start."""
+
+    class EndReason(models.TextChoices):
+        REROUTED = "rerouted"            # staff moved the session
+        MITRA_NO_SHOW = "mitra_no_show"  # the mitra never wrote
+        MITRA_OFFLINE = "mitra_offline"  # offline past the grace period
+        MITRA_DEACTIVATED = "mitra_deactivated"
+        SESSION_ENDED = "session_ended"  # the session closed or was cancelled
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="assignments")
+    mitra = models.ForeignKey("accounts.Mitra", on_delete=models.PROTECT, related_name="assignments")
+    assigned_at = models.DateTimeField()
+    first_message_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=20, choices=EndReason.choices, blank=True)
+    # The wait credited to the client when this assignment began (a reroute after a gap).
+    credited_seconds = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["assigned_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["session"], condition=Q(ended_at__isnull=True),
+                                    name="one_current_assignment_per_session"),
+        ]
+        indexes = [
+            models.Index(fields=["first_message_at"], name="assignment_unserved_idx",
+                         condition=Q(ended_at__isnull=True, first_message_at__isnull=True)),
+        ]
 
 
 class SessionClosure(models.Model):
@@ -110,10 +153,12 @@ class Message(models.Model):
         DELIVERED = "delivered"
         READ = "read"
 
-    # seq orders messages and backs the cursor; the public id is the UUID.
-    seq = models.BigAutoField(primary_key=True)
+    # The row's key stays internal; the public id is the UUID.
+    row = models.BigAutoField(primary_key=True)
     id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="messages")
+    # Per session, gapless, in commit order (1, 2, 3 …): the catch-up cursor (`after_seq`).
+    seq = models.PositiveBigIntegerField()
     sender = models.CharField(max_length=10, choices=Sender.choices)
     sender_mitra = models.ForeignKey("accounts.Mitra", null=True, blank=True,
                                      on_delete=models.SET_NULL, related_name="+")
@@ -127,13 +172,20 @@ class Message(models.Model):
     body_purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["seq"]
-        indexes = [models.Index(fields=["session", "seq"], name="message_session_seq_idx")]
+        ordering = ["session", "seq"]
         constraints = [
+            models.UniqueConstraint(fields=["session", "seq"], name="message_session_seq"),
+            # The idempotency key names the sender: the client, or the very mitra who wrote
+            # (after a reroute the new mitra's ids never collide with the old mitra's).
             models.UniqueConstraint(
-                fields=["session", "sender", "client_message_id"],
-                condition=~Q(client_message_id=""),
-                name="message_idempotency_key",
+                fields=["session", "client_message_id"],
+                condition=Q(sender="client") & ~Q(client_message_id=""),
+                name="message_idempotency_client",
+            ),
+            models.UniqueConstraint(
+                fields=["session", "sender_mitra", "client_message_id"],
+                condition=Q(sender="mitra") & ~Q(client_message_id=""),
+                name="message_idempotency_mitra",
             ),
         ]
 

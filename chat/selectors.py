@@ -79,14 +79,36 @@ def sessions_page(user, *, state: str | None, cursor: str | None, limit: int):
     return rows, next_cursor
 
 
-def messages_page(session: Session, *, after=None, before=None, limit: int = DEFAULT_LIMIT):
-    """Messages in creation order. `after`: those after that message (catch-up);
-    `before`: the `limit` just before it (scrolling back). `next` is the cursor to pass
-    in the same direction, non-null exactly when more exist."""
-    if after and before:
-        raise ApplicationError("validation_error", "Use after or before, not both.",
-                               fields={"after": ["Not allowed with before."]})
+def parse_after_seq(raw) -> int | None:
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        value = -1
+    if value < 0 or value > 2**62:
+        raise ApplicationError("validation_error", "after_seq must be a whole number from 0.",
+                               fields={"after_seq": ["A whole number from 0 is required."]})
+    return value
+
+
+def messages_page(session: Session, *, after=None, before=None, after_seq=None, limit: int = DEFAULT_LIMIT):
+    """Messages in stream order. `after_seq`: those with a greater `seq` (catch-up; `next`
+    is the seq to pass next); `after`: those after that message id; `before`: the `limit`
+    just before it (scrolling back). `next` is the cursor to pass in the same direction,
+    non-null exactly when more exist."""
+    given = [name for name, value in (("after", after), ("before", before), ("after_seq", after_seq))
+             if value not in (None, "")]
+    if len(given) > 1:
+        raise ApplicationError("validation_error", f"Use one of after_seq, after or before, not {' and '.join(given)}.",
+                               fields={given[0]: [f"Not allowed with {given[1]}."]})
     qs = Message.objects.filter(session=session)
+    seq_cursor = parse_after_seq(after_seq)
+    if seq_cursor is not None:
+        rows = list(qs.filter(seq__gt=seq_cursor).order_by("seq")[: limit + 1])
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return rows, (str(rows[-1].seq) if more and rows else None)
 
     def anchor(value, name):
         mid = parse_uuid(value)

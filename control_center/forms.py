@@ -125,6 +125,7 @@ SETTINGS_GROUPS = [
         "Care and safety",
         [
             "mitra_no_show_after",
+            "mitra_grace_period",
             "preferred_mitra_window",
             "mitra_daily_session_cap",
             "pause_after_flagged_minutes",
@@ -147,7 +148,13 @@ SETTINGS_HELP = {
     "free_trial_minutes": "Length of the free trial in minutes.",
     "payment_timeout": "Seconds to pay a session or extension invoice.",
     "extension_timeout": "Seconds a mitra has to answer an extension request.",
-    "mitra_no_show_after": "Seconds after a paid session starts without a mitra message before it is rerouted.",
+    "mitra_no_show_after": (
+        "Seconds a mitra newly assigned to a paid, started session has to write before it is rerouted."
+    ),
+    "mitra_grace_period": (
+        "Seconds a mitra set offline automatically (no heartbeats) while holding live sessions has to come "
+        "back (online, a heartbeat or a message) before those sessions are rerouted."
+    ),
     "preferred_mitra_window": "Seconds a \u201creturn to my previous mitra\u201d request waits for that mitra alone.",
     "mitra_daily_session_cap": "Sessions one mitra may take per day (0 = no cap).",
     "pause_after_flagged_minutes": "Minutes a mitra gets no new offers after a flagged session closes.",

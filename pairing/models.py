@@ -21,6 +21,9 @@ class MitraPresence(models.Model):
     last_heartbeat_at = models.DateTimeField(null=True, blank=True)
     current_log = models.ForeignKey("MitraOnlineLog", null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="+")
+    # Why the mitra is offline: a heartbeat resumes an `auto_offline` mitra, never a
+    # manual, staff or deactivation offline.
+    offline_reason = models.CharField(max_length=20, blank=True)
 
     class Meta:
         indexes = [

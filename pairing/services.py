@@ -16,7 +16,7 @@ from halobestie.errors import ApplicationError
 from halobestie.ids import parse_uuid
 from halobestie.timers import schedule_at
 
-from . import events, selectors
+from . import events, hooks, selectors
 from .models import MitraOnlineLog, MitraPresence, PairingOffer, PairingRequest
 
 logger = logging.getLogger(__name__)
@@ -46,16 +46,20 @@ def presence_go_online(*, mitra: Mitra) -> MitraPresence:
     now = timezone.now()
     with transaction.atomic():
         presence, _ = MitraPresence.objects.select_for_update().get_or_create(mitra=mitra)
-        if presence.status != MitraPresence.Status.ONLINE:
+        came_back = presence.status != MitraPresence.Status.ONLINE
+        if came_back:
             log = MitraOnlineLog.objects.create(mitra=mitra, started_at=now)
             presence.status = MitraPresence.Status.ONLINE
             presence.since = now
             presence.current_log = log
+            presence.offline_reason = ""
         presence.last_heartbeat_at = now
         presence.save()
         # Every device of the mitra shows the same toggle.
         events.presence_updated(mitra, presence_data(presence))
         _offer_waiting_requests(mitra)
+    if came_back:
+        hooks.MITRA_CAME_BACK(mitra=mitra)  # after commit of the presence: see hooks.py
     return presence
 
 
@@ -69,6 +73,11 @@ def presence_go_offline(*, mitra: Mitra, reason: str = "manual") -> MitraPresenc
     return presence
 
 
+def presence_deactivated(*, mitra: Mitra) -> None:
+    """accounts: the mitra was deactivated (inside that transaction)."""
+    presence_go_offline(mitra=mitra, reason=MitraOnlineLog.EndReason.DEACTIVATED)
+
+
 def _end_period(presence: MitraPresence, now: datetime, reason: str) -> None:
     if presence.current_log_id:
         MitraOnlineLog.objects.filter(pk=presence.current_log_id, ended_at__isnull=True).update(
@@ -76,6 +85,7 @@ def _end_period(presence: MitraPresence, now: datetime, reason: str) -> None:
     presence.status = MitraPresence.Status.OFFLINE
     presence.since = now
     presence.current_log = None
+    presence.offline_reason = reason
     presence.save()
 
 
@@ -88,17 +98,33 @@ def presence_set(*, mitra: Mitra, status: str) -> MitraPresence:
                            fields={"status": ['Must be "online" or "offline".']})
 
 
+def presence_resume(*, mitra: Mitra) -> MitraPresence:
+    """The app of a mitra set offline automatically shows it is back (a heartbeat, a
+    message): online again. Any other offline (manual, staff, deactivated) stands."""
+    presence = presence_get(mitra=mitra)
+    if (presence.status != MitraPresence.Status.ONLINE
+            and presence.offline_reason == MitraOnlineLog.EndReason.AUTO_OFFLINE and mitra.is_active):
+        return presence_go_online(mitra=mitra)
+    return presence
+
+
 def presence_heartbeat(*, mitra: Mitra) -> MitraPresence:
     """Keep an online mitra fresh. Writes only when the stored beat is older than half the
-    interval, so a chatty app costs one read, not one write, per beat."""
+    interval, so a chatty app costs one read, not one write, per beat; the answer always
+    carries the beat just received.
+
+    A mitra set offline *automatically* (heartbeats stopped: a tunnel, a dead network)
+    whose heartbeats resume is online again: that is the app coming back, and it ends the
+    grace period of its live sessions. A manual, staff or deactivation offline stands."""
     now = timezone.now()
     settings_row = platform_settings()
     write_after = now - timedelta(seconds=settings_row.heartbeat_interval / 2)
     stale_before = now - timedelta(seconds=settings_row.auto_offline_after)
     presence = presence_get(mitra=mitra)
     if presence.status != MitraPresence.Status.ONLINE:
-        return presence
+        return presence_resume(mitra=mitra)
     if presence.last_heartbeat_at and presence.last_heartbeat_at > write_after:
+        presence.last_heartbeat_at = now  # coalesced: stored at most every half interval
         return presence
     with transaction.atomic():
         was_stale = presence.last_heartbeat_at is None or presence.last_heartbeat_at < stale_before
@@ -124,9 +150,9 @@ def presence_sweep_auto_offline(now: datetime | None = None) -> int:
             _end_period(presence, now, "auto_offline")
             events.presence_updated(presence.mitra, presence_data(presence))
             done += 1
-            from chat.services.care import mitra_went_offline
-
-            mitra_went_offline(mitra=presence.mitra)
+        # After the presence commit, never under its lock (hooks.py): the live sessions'
+        # grace period starts.
+        hooks.MITRA_WENT_AWAY(mitra=presence.mitra, at=now)
     return done
 
 
@@ -348,44 +374,45 @@ def _widen_preferred(now: datetime) -> int:
     return done
 
 
-def pairing_request_accept(*, request_id, mitra: Mitra) -> Session:
-    """First accept wins. One transaction: lock the request, then the mitra; check the
-    request is still searching and the mitra below capacity; create the session."""
-    from chat.services.lifecycle import session_create_for_match
-
+def pairing_request_claim(*, request_id, mitra: Mitra, now: datetime) -> PairingRequest:
+    """The first half of an accept, inside the caller's transaction: lock the request, then
+    the mitra's presence; check the request is still searching and the mitra online and
+    below capacity. First accept wins: the others wait on the request's lock and then see
+    it matched. Chat creates the session and calls `pairing_request_mark_matched`."""
     rid = parse_uuid(request_id)
-    now = timezone.now()
-    with transaction.atomic():
-        request = (PairingRequest.objects.select_for_update(of=("self",)).select_related("tier")
-                   .filter(pk=rid).first() if rid else None)
-        if request is None or not _was_offered(request, mitra):
-            raise ApplicationError("not_found", "Offer not found.")
-        if request.state == PairingRequest.State.MATCHED:
-            raise ApplicationError("already_taken", "Another mitra already accepted this request.")
-        if request.state != PairingRequest.State.SEARCHING or request.expires_at <= now:
-            raise ApplicationError("invalid_state", f"The request is {request.state if request.expires_at > now else 'expired'}.")
-        if not mitra.is_active:
-            raise ApplicationError("account_deactivated", "This mitra account is deactivated.")
-        presence = lock_mitra_capacity(mitra=mitra, require_available=False)
-        if presence.status != MitraPresence.Status.ONLINE:
-            raise ApplicationError("invalid_state", "Go online to accept offers.")
-        request.client = Client.objects.get(pk=request.client_id)
-        session = session_create_for_match(request=request, mitra=mitra, now=now)
-        request.state = PairingRequest.State.MATCHED
-        request.ended_at = now
-        request.matched_mitra = mitra
-        request.session = session
-        request.save(update_fields=["state", "ended_at", "matched_mitra", "session"])
-        PairingOffer.objects.filter(request=request, mitra=mitra).update(state=PairingOffer.State.ACCEPTED)
-        if request.free_trial:
-            Client.objects.filter(pk=request.client_id).update(free_trial_used=True)
-        _withdraw(request, "taken", keep=mitra.id)
-        from chat.api.serializers import session_data
+    request = (PairingRequest.objects.select_for_update(of=("self",)).select_related("tier")
+               .filter(pk=rid).first() if rid else None)
+    if request is None or not _was_offered(request, mitra):
+        raise ApplicationError("not_found", "Offer not found.")
+    if request.state == PairingRequest.State.MATCHED:
+        raise ApplicationError("already_taken", "Another mitra already accepted this request.")
+    if request.state != PairingRequest.State.SEARCHING or request.expires_at <= now:
+        raise ApplicationError("invalid_state", f"The request is {request.state if request.expires_at > now else 'expired'}.")
+    if not mitra.is_active:
+        raise ApplicationError("account_deactivated", "This mitra account is deactivated.")
+    presence = lock_mitra_capacity(mitra=mitra, require_available=False)
+    if presence.status != MitraPresence.Status.ONLINE:
+        raise ApplicationError("invalid_state", "Go online to accept offers.")
+    request.client = Client.objects.get(pk=request.client_id)
+    return request
 
-        session = Session.objects.select_related("client", "mitra").get(pk=session.pk)
-        events.matched(request, session_data(session, "client"))
-        events.request_updated(request)
-    return session
+
+def pairing_request_mark_matched(*, request: PairingRequest, mitra: Mitra, session, session_payload: dict,
+                                 now: datetime) -> PairingRequest:
+    """The second half of an accept: the claimed request is matched to `session`, the
+    other offers are withdrawn and the client is told (`pairing.matched`)."""
+    request.state = PairingRequest.State.MATCHED
+    request.ended_at = now
+    request.matched_mitra = mitra
+    request.session = session
+    request.save(update_fields=["state", "ended_at", "matched_mitra", "session"])
+    PairingOffer.objects.filter(request=request, mitra=mitra).update(state=PairingOffer.State.ACCEPTED)
+    if request.free_trial:
+        Client.objects.filter(pk=request.client_id).update(free_trial_used=True)
+    _withdraw(request, "taken", keep=mitra.id)
+    events.matched(request, session_payload)
+    events.request_updated(request)
+    return request
 
 
 def _was_offered(request: PairingRequest, mitra: Mitra) -> bool:

@@ -147,6 +147,10 @@ class SessionPageSerializer(serializers.Serializer):
 class MessageSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     session_id = serializers.UUIDField()
+    seq = serializers.IntegerField(
+        min_value=1,
+        help_text="Per session, gapless (1, 2, 3 …) in commit order. Holding seq N and seeing N+2 means N+1 "
+                  "exists: fetch `?after_seq=N`. After every reconnect, fetch `?after_seq=<last seq held>`.")
     client_message_id = serializers.CharField(allow_null=True)
     sender = serializers.ChoiceField(["client", "mitra", "system"])
     body = serializers.CharField()

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from .care_views import BlockMitraView, ReportView
-from .views import CLIENT, MITRA, FeedbackView
+from .views import CLIENT, MITRA, FeedbackView, MitraOfferAcceptView
 
 
 def _session_urls(views):
@@ -20,4 +20,7 @@ client_urlpatterns = [
     path("sessions/<str:session_id>/block-mitra", BlockMitraView.as_view()),
     path("sessions/<str:session_id>/report", ReportView.as_view()),
 ]
-mitra_urlpatterns = _session_urls(MITRA)
+mitra_urlpatterns = [
+    *_session_urls(MITRA),
+    path("pairing-requests/<str:request_id>/accept", MitraOfferAcceptView.as_view()),
+]

@@ -30,8 +30,13 @@ STATE_PARAM = OpenApiParameter("state", str, enum=["live", "past"], required=Fal
 LIMIT_PARAM = OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 200}, required=False,
                                description="1..200, default 50")
 PAGE_PARAMS = [
-    OpenApiParameter("after", OpenApiTypes.UUID, required=False, description="message id"),
-    OpenApiParameter("before", OpenApiTypes.UUID, required=False, description="message id"),
+    OpenApiParameter("after_seq", {"type": "integer", "minimum": 0}, required=False,
+                     description="Catch-up: the messages with `seq` greater than this, in order (0: from the start). "
+                                 "`next` is then the seq to pass as `after_seq` for the following page."),
+    OpenApiParameter("after", OpenApiTypes.UUID, required=False,
+                     description="message id: the messages after it (`next` is a message id)"),
+    OpenApiParameter("before", OpenApiTypes.UUID, required=False,
+                     description="message id: the `limit` messages just before it, scrolling back"),
     LIMIT_PARAM,
 ]
 
@@ -79,7 +84,8 @@ class MessagesView(_Role):
         session = selectors.session_for(request.user, session_id)
         q = request.query_params
         rows, next_cursor = selectors.messages_page(
-            session, after=q.get("after"), before=q.get("before"), limit=selectors.parse_limit(q.get("limit")))
+            session, after=q.get("after"), before=q.get("before"), after_seq=q.get("after_seq"),
+            limit=selectors.parse_limit(q.get("limit")))
         return Response({"results": [message_data(m) for m in rows], "next": next_cursor})
 
     @extend_schema(request=MessageInput, responses={201: MessageSerializer, 200: MessageSerializer})
@@ -125,3 +131,13 @@ CLIENT = {v.__name__: _for("client", ClientAPIView, v) for v in
           (SessionListView, SessionDetailView, SessionEndView, MessagesView, TranscriptView)}
 MITRA = {v.__name__: _for("mitra", MitraAPIView, v) for v in
          (SessionListView, SessionDetailView, SessionEndView, MessagesView, TranscriptView)}
+
+
+class MitraOfferAcceptView(MitraAPIView):
+    """Accepting an offer creates the session, so chat (the session's owner) answers it;
+    the path stays under the mitra's pairing requests."""
+
+    @extend_schema(request=None, responses={201: SessionSerializer}, operation_id="mitra_offer_accept")
+    def post(self, request, request_id):
+        session = lifecycle.session_start_from_offer(request_id=request_id, mitra=request.user)
+        return Response(session_data(session, "mitra"), status=status.HTTP_201_CREATED)

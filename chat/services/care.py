@@ -19,8 +19,8 @@ from chat.crisis import detect
 from halobestie.errors import ApplicationError
 from halobestie.realtime import mitra_group, send_on_commit
 
-from ..models import LIVE_STATES, Session, SessionEvent, SessionReport
-from .messages import message_post_system
+from ..models import LIVE_STATES, Session, SessionAssignment, SessionEvent, SessionReport
+from .messages import message_post_system, mitra_presence_clears
 
 logger = logging.getLogger(__name__)
 
@@ -66,20 +66,114 @@ def crisis_check(*, session: Session, message) -> None:
     logger.warning("session flagged: session=%s level=%s categories=%s", session.pk, level, ",".join(categories))
 
 
-# --- no-show and automatic reroute --------------------------------------------------------
+# --- presence, grace period, no-show and automatic reroute --------------------------------
+#
+# Who serves a session is its current assignment. Three rules hand a session away from it,
+# each in the timeline:
+# - away: the mitra was set offline automatically (no heartbeats). Its live sessions get a
+#   grace period (`mitra_grace_period`); a heartbeat, going online or a message within it
+#   clears it. Only a mitra still away after it has the session marked for a reroute.
+# - no-show: a paid, started session whose current mitra has not written within
+#   `mitra_no_show_after` of the later of the assignment and the start.
+# - deactivated: at once.
+# A marked session is offered to other available mitras; a mitra who comes back first
+# (away) or writes first (away, no-show) calls the reroute off. Nobody within
+# `pairing_timeout` → closed with that reason, and billing flags a paid payment
+# `refund_needed` (hooks.UNSERVED_REASONS). The credit for the wait counts from
+# `unserved_since`, which is never before the gap really began.
 
-def mitra_went_offline(*, mitra) -> None:
-    """Auto-offline during live sessions: each of them needs another mitra."""
-    Session.objects.filter(mitra=mitra, state__in=("active", "closing"), reroute_needed_since__isnull=True).update(
-        reroute_needed_since=timezone.now(), reroute_reason="mitra_offline")
+def mitra_went_away(*, mitra, at: datetime) -> int:
+    """pairing: the mitra was set offline automatically. The grace period starts."""
+    marked = 0
+    for sid in Session.objects.filter(mitra=mitra, state__in=("active", "closing"),
+                                      mitra_away_since__isnull=True).values_list("pk", flat=True):
+        with transaction.atomic():
+            won = Session.objects.filter(pk=sid, mitra=mitra, state__in=("active", "closing"),
+                                         mitra_away_since__isnull=True).update(mitra_away_since=at, updated_at=at)
+            if won:
+                SessionEvent.objects.create(session_id=sid, kind="mitra_away",
+                                            data={"mitra_id": str(mitra.id),
+                                                  "grace_seconds": platform_settings().mitra_grace_period})
+                marked += 1
+    return marked
+
+
+def mitra_came_back(*, mitra) -> int:
+    """pairing: the mitra is online again (toggle or resumed heartbeat). Its sessions'
+    grace period ends, and a reroute still waiting because it was away is called off."""
+    cleared = 0
+    waiting = Session.objects.filter(mitra=mitra, state__in=LIVE_STATES).filter(
+        Q(mitra_away_since__isnull=False) | Q(reroute_reason="mitra_offline"))
+    for sid in waiting.values_list("pk", flat=True):
+        with transaction.atomic():
+            session = Session.objects.select_for_update().filter(pk=sid, mitra=mitra).first()
+            if session is None:
+                continue  # rerouted meanwhile
+            clears = mitra_presence_clears(session, by_message=False)
+            if clears:
+                Session.objects.filter(pk=sid).update(**clears, updated_at=timezone.now())
+                SessionEvent.objects.create(session_id=sid, kind="mitra_returned", data={"by": "presence"})
+                cleared += 1
+    return cleared
+
+
+def mitra_deactivated(*, mitra) -> list:
+    """accounts: staff deactivated the mitra (inside that transaction). Every live session
+    of the mitra needs another one now; the attempt runs right after commit, the sweep
+    keeps trying until the pairing timeout."""
+    now = timezone.now()
+    ids = list(Session.objects.filter(mitra=mitra, state__in=LIVE_STATES).values_list("pk", flat=True))
+    for sid in ids:
+        Session.objects.filter(pk=sid, mitra=mitra, state__in=LIVE_STATES).update(
+            reroute_needed_since=now, reroute_reason="mitra_deactivated", unserved_since=now, mitra_away_since=None,
+            updated_at=now)
+        SessionEvent.objects.create(session_id=sid, kind="reroute_needed",
+                                    data={"reason": "mitra_deactivated", "mitra_id": str(mitra.id)})
+
+    def reroute_now():
+        for sid in ids:
+            session_auto_reroute(session_id=sid)
+
+    transaction.on_commit(reroute_now, robust=True)
+    return ids
+
+
+def _mark_grace_expired(now: datetime) -> int:
+    cutoff = now - timedelta(seconds=platform_settings().mitra_grace_period)
+    done = 0
+    due = Session.objects.filter(state__in=("active", "closing"), mitra_away_since__lte=cutoff,
+                                 reroute_needed_since__isnull=True)
+    for sid, away_since in due.values_list("pk", "mitra_away_since")[:500]:
+        with transaction.atomic():
+            won = Session.objects.filter(pk=sid, mitra_away_since=away_since, reroute_needed_since__isnull=True,
+                                         state__in=("active", "closing")).update(
+                reroute_needed_since=now, reroute_reason="mitra_offline", unserved_since=away_since)
+            if won:
+                SessionEvent.objects.create(session_id=sid, kind="reroute_needed",
+                                            data={"reason": "mitra_offline", "away_since": away_since.isoformat()})
+                done += 1
+    return done
 
 
 def _mark_no_shows(now: datetime) -> int:
     cutoff = now - timedelta(seconds=platform_settings().mitra_no_show_after)
-    return Session.objects.filter(
-        state="active", free_trial=False, started_at__lte=cutoff, last_mitra_message_at__isnull=True,
-        reroute_needed_since__isnull=True,
-    ).update(reroute_needed_since=now, reroute_reason="mitra_no_show")
+    due = SessionAssignment.objects.filter(
+        ended_at__isnull=True, first_message_at__isnull=True, assigned_at__lte=cutoff,
+        session__state="active", session__free_trial=False, session__started_at__lte=cutoff,
+        session__reroute_needed_since__isnull=True,
+    ).values_list("session_id", "mitra_id", "assigned_at", "session__started_at")
+    done = 0
+    for sid, mitra_id, assigned_at, started_at in due[:500]:
+        since = max(assigned_at, started_at)
+        with transaction.atomic():
+            won = Session.objects.filter(pk=sid, mitra_id=mitra_id, state="active", last_mitra_message_at__isnull=True,
+                                         reroute_needed_since__isnull=True).update(
+                reroute_needed_since=now, reroute_reason="mitra_no_show", unserved_since=since)
+            if won:
+                SessionEvent.objects.create(session_id=sid, kind="reroute_needed",
+                                            data={"reason": "mitra_no_show", "mitra_id": str(mitra_id)})
+                done += 1
+    return done
 
 
 def _candidates(session: Session):
@@ -89,16 +183,10 @@ def _candidates(session: Session):
             .order_by("live", "?")[:5])
 
 
-def _credit_since(session: Session) -> datetime:
-    # A no-show mitra never served the client: the whole wait since the start is credited.
-    if session.reroute_reason == "mitra_no_show" and session.started_at:
-        return session.started_at
-    return session.reroute_needed_since
-
-
 def session_auto_reroute(*, session_id, now: datetime | None = None) -> str:
-    """Try to hand a waiting session to another available mitra; give up (and flag the
-    payment for refund) after the pairing timeout. Returns what happened."""
+    """Try to hand a waiting session to another available mitra; give up (closing it with
+    the reason, which billing turns into `refund_needed` for a paid session) after the
+    pairing timeout. Returns what happened."""
     from .lifecycle import session_force_close, session_reroute
 
     now = now or timezone.now()
@@ -108,34 +196,26 @@ def session_auto_reroute(*, session_id, now: datetime | None = None) -> str:
         return "nothing"
     for mitra in _candidates(session):
         try:
-            session_reroute(session_id=session.pk, to_mitra=mitra, reason=session.reroute_reason,
-                            credit_since=_credit_since(session))
-            return "rerouted"
+            moved = session_reroute(session_id=session.pk, to_mitra=mitra, reason=session.reroute_reason,
+                                    only_if_needed=True)
         except ApplicationError:
             continue  # lost a race for that mitra's last slot: try the next
+        return "rerouted" if moved is not None else "nothing"
     if session.reroute_needed_since + timedelta(seconds=platform_settings().pairing_timeout) > now:
         return "waiting"
     with transaction.atomic():
-        try:
-            session_force_close(session_id=session.pk, actor=None, reason="mitra_no_show",
-                                note=session.reroute_reason)
-        except ApplicationError:
-            return "nothing"
-        _refund_needed(session, "No mitra took over the session.")
+        locked = Session.objects.select_for_update().filter(pk=session.pk).first()
+        if locked is None or locked.state not in LIVE_STATES or locked.reroute_needed_since is None:
+            return "nothing"  # the mitra came back, or the session ended, meanwhile
+        session_force_close(session_id=session.pk, actor=None, reason=locked.reroute_reason,
+                            note="No mitra took over the session.")
     return "closed"
-
-
-def _refund_needed(session: Session, note: str) -> None:
-    from billing.models import Transaction
-
-    Transaction.objects.filter(session=session, status=Transaction.Status.PAID).update(
-        status=Transaction.Status.REFUND_NEEDED, note=note)
 
 
 def care_sweep(now: datetime | None = None) -> int:
     now = now or timezone.now()
-    done = _mark_no_shows(now)
-    waiting = Session.objects.filter(state__in=("active", "closing"), reroute_needed_since__isnull=False)
+    done = _mark_no_shows(now) + _mark_grace_expired(now)
+    waiting = Session.objects.filter(state__in=LIVE_STATES, reroute_needed_since__isnull=False)
     for sid in waiting.values_list("pk", flat=True)[:200]:
         done += session_auto_reroute(session_id=sid, now=now) in ("rerouted", "closed")
     return done

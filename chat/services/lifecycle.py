@@ -17,9 +17,15 @@ from django.utils import timezone
 from accounts.selectors import platform_settings
 from halobestie.errors import ApplicationError
 from halobestie.timers import schedule_at
+from pairing.services import (
+    lock_mitra_capacity,
+    pairing_offer_waiting_requests,
+    pairing_request_claim,
+    pairing_request_mark_matched,
+)
 
-from .. import events
-from ..models import LIVE_STATES, Session, SessionClosure, SessionEvent
+from .. import events, hooks
+from ..models import LIVE_STATES, Session, SessionAssignment, SessionClosure, SessionEvent
 from .messages import message_post_system
 
 logger = logging.getLogger(__name__)
@@ -66,8 +72,21 @@ def _after_change(session: Session, system_code: str | None) -> None:
 
 # --- creation ----------------------------------------------------------------------------
 
-def session_create_for_match(*, request, mitra, now: datetime) -> Session:
-    """Called inside the accept transaction: the session row the accept creates."""
+def session_start_from_offer(*, request_id, mitra) -> Session:
+    """A mitra accepts an offer. One transaction: pairing claims the request (first accept
+    wins, capacity checked under the mitra's presence lock), chat creates the session and
+    its first assignment, pairing marks the request matched and tells the client."""
+    now = timezone.now()
+    with transaction.atomic():
+        request = pairing_request_claim(request_id=request_id, mitra=mitra, now=now)
+        session = _session_create(request=request, mitra=mitra, now=now)
+        session = Session.objects.select_related("client", "mitra").get(pk=session.pk)
+        pairing_request_mark_matched(request=request, mitra=mitra, session=session,
+                                     session_payload=_data(session, "client"), now=now)
+    return session
+
+
+def _session_create(*, request, mitra, now: datetime) -> Session:
     settings_row = platform_settings()
     if request.free_trial:
         minutes, price = settings_row.free_trial_minutes, 0
@@ -87,13 +106,12 @@ def session_create_for_match(*, request, mitra, now: datetime) -> Session:
         session.payment_due_at = now + timedelta(seconds=settings_row.payment_timeout)
     session.save()
     session.client = request.client
+    SessionAssignment.objects.create(session=session, mitra=mitra, assigned_at=now)
     _timeline(session, "matched", mitra_id=str(mitra.id), free_trial=request.free_trial)
     if request.free_trial:
         message_post_system(session=session, code="session_active")
     else:
-        from billing.services.payments import session_payment_start
-
-        session_payment_start(session=session)
+        hooks.SESSION_BORN_UNPAID(session=session)
     _schedule_clock(session)
     return session
 
@@ -142,18 +160,22 @@ def session_begin_closing(*, session_id, now: datetime | None = None) -> bool:
 
 def _close(session: Session, *, closed_by: str, reason: str, now: datetime, note: str = "",
            system_code: str = "session_closed", state: str = Session.State.CLOSED) -> Session:
-    SessionClosure.objects.create(session=session, closed_by=closed_by, reason=reason, note=note[:500],
-                                  closed_at=now)
+    """Everything a session reaching `closed`/`cancelled` brings, under its lock (the
+    caller's guarded UPDATE or row lock): the closure, the end of the current assignment,
+    billing's reaction (the hook), the system message, the events."""
+    closure = SessionClosure.objects.create(session=session, closed_by=closed_by, reason=reason, note=note[:500],
+                                            closed_at=now)
+    SessionAssignment.objects.filter(session_id=session.pk, ended_at__isnull=True).update(
+        ended_at=now, end_reason=SessionAssignment.EndReason.SESSION_ENDED)
+    Session.objects.filter(pk=session.pk).update(mitra_away_since=None, reroute_needed_since=None,
+                                                 reroute_reason="", unserved_since=None)
     _timeline(session, state, closed_by=closed_by, reason=reason)
     session = _reload(session.pk)
+    hooks.SESSION_ENDED(session=session, closure=closure)
     _after_change(session, system_code)
-    from billing.services.extensions import extensions_cancel_for_closed_session
     from notifications.services import notify_on_commit
 
-    extensions_cancel_for_closed_session(session=session)
     notify_on_commit("session_closed", session=session, to=("client", "mitra"))
-    from pairing.services import pairing_offer_waiting_requests
-
     pairing_offer_waiting_requests(mitra_id=session.mitra_id)  # a slot just freed up
     return session
 
@@ -180,10 +202,7 @@ def session_cancel_unpaid(*, session_id, now: datetime | None = None) -> bool:
         ).update(state=Session.State.CANCELLED, closed_at=now, updated_at=now)
         if not won:
             return False
-        from billing.services.payments import session_payment_expire
-
         session = Session.objects.get(pk=session_id)
-        session_payment_expire(session=session)
         _close(session, closed_by="system", reason="payment_timeout", now=now,
                system_code="session_cancelled", state=Session.State.CANCELLED)
     return True
@@ -205,9 +224,6 @@ def session_end(*, session_id, by, reason: str = "") -> Session:
             session.closed_at = now
             session.payment_due_at = None
             session.save(update_fields=["state", "closed_at", "payment_due_at", "updated_at"])
-            from billing.services.payments import session_payment_expire
-
-            session_payment_expire(session=session)
             return _close(session, closed_by="client", reason="cancelled_by_client", now=now,
                           note=reason, system_code="session_cancelled", state=Session.State.CANCELLED)
         if session.state not in (Session.State.ACTIVE, Session.State.CLOSING):
@@ -237,10 +253,6 @@ def session_force_close(*, session_id, actor, reason: str = "staff", note: str =
             raise ApplicationError("invalid_state", f"The session is already {session.state}.")
         before = session.state
         closed_by = "staff" if actor is not None else "system"
-        if session.state == Session.State.AWAITING_PAYMENT:
-            from billing.services.payments import session_payment_expire
-
-            session_payment_expire(session=session)
         session.state = Session.State.CLOSED
         session.closed_at = now
         session.next_warning_at = None
@@ -322,42 +334,63 @@ def _is_participant(session: Session, user) -> bool:
 
 # --- reroute -----------------------------------------------------------------------------
 
-def session_reroute(*, session_id, to_mitra, actor=None, reason: str = "staff",
-                    credit_since: datetime | None = None) -> Session:
-    """Hand a live session to another available mitra. Capacity is checked under the new
-    mitra's presence lock, the same as an accept. The old mitra loses access at once.
+_ASSIGNMENT_END = {
+    "mitra_no_show": SessionAssignment.EndReason.MITRA_NO_SHOW,
+    "mitra_offline": SessionAssignment.EndReason.MITRA_OFFLINE,
+    "mitra_deactivated": SessionAssignment.EndReason.MITRA_DEACTIVATED,
+}
 
-    `credit_since`: the client waited for a mitra since then (no-show, mitra offline); the
-    clock does not charge for that gap, so `ends_at` moves forward by it."""
+
+def session_reroute(*, session_id, to_mitra, actor=None, reason: str = "staff",
+                    only_if_needed: bool = False) -> Session | None:
+    """Hand a live session to another available mitra. Capacity is checked under the new
+    mitra's presence lock, the same as an accept. The old mitra loses access at once: its
+    assignment ends, the new one begins (its no-show clock starts now).
+
+    If the client was without a mitra (`unserved_since`: no-show, mitra away, deactivated),
+    the clock does not charge for that gap: `ends_at` moves forward by it, never more.
+    `only_if_needed`: the automatic reroute; under the lock it acts only if the session
+    still waits for one (the mitra may have come back since it was chosen): else None."""
     from accounts.services import audit_record
     from halobestie.realtime import mitra_group, send_on_commit
-    from pairing.services import lock_mitra_capacity
 
+    now = timezone.now()
     with transaction.atomic():
         session = Session.objects.select_for_update().select_related("client", "mitra").filter(pk=session_id).first()
         if session is None:
             raise ApplicationError("not_found", "Session not found.")
+        if only_if_needed and (session.reroute_needed_since is None or session.state not in LIVE_STATES):
+            return None
         if session.state not in LIVE_STATES:
             raise ApplicationError("invalid_state", f"The session is {session.state}.")
         if session.mitra_id == to_mitra.id:
             raise ApplicationError("conflict", "The session is already with this mitra.")
         lock_mitra_capacity(mitra=to_mitra, require_available=True)
         old_mitra = session.mitra
+        credited = 0
+        fields = ["mitra", "last_mitra_message_at", "mitra_away_since", "reroute_needed_since", "reroute_reason",
+                  "unserved_since", "updated_at"]
+        if session.unserved_since is not None and session.ends_at is not None:
+            credited = max(0, int((now - session.unserved_since).total_seconds()))
+            if credited:
+                if session.state == Session.State.CLOSING:
+                    session.state = Session.State.ACTIVE
+                    session.closing_ends_at = None
+                session.ends_at = max(session.ends_at, now) + timedelta(seconds=credited)
+                session.next_warning_at = _next_warning_at(session.ends_at, now)
+                fields += ["ends_at", "state", "closing_ends_at", "next_warning_at"]
+        end_reason = _ASSIGNMENT_END.get(session.reroute_reason, SessionAssignment.EndReason.REROUTED)
+        SessionAssignment.objects.filter(session=session, ended_at__isnull=True).update(
+            ended_at=now, end_reason=end_reason)
+        SessionAssignment.objects.create(session=session, mitra=to_mitra, assigned_at=now,
+                                         credited_seconds=credited)
         session.mitra = to_mitra
         session.last_mitra_message_at = None
+        session.mitra_away_since = None
         session.reroute_needed_since = None
         session.reroute_reason = ""
-        credited = 0
-        if credit_since is not None and session.ends_at is not None:
-            now = timezone.now()
-            credited = max(0, int((now - credit_since).total_seconds()))
-            if session.state == Session.State.CLOSING:
-                session.state = Session.State.ACTIVE
-                session.closing_ends_at = None
-            session.ends_at = max(session.ends_at, now) + timedelta(seconds=credited)
-            session.next_warning_at = _next_warning_at(session.ends_at, now)
-        session.save(update_fields=["mitra", "last_mitra_message_at", "reroute_needed_since", "reroute_reason",
-                                    "ends_at", "state", "closing_ends_at", "next_warning_at", "updated_at"])
+        session.unserved_since = None
+        session.save(update_fields=fields)
         _timeline(session, "rerouted", from_mitra=str(old_mitra.id), to_mitra=str(to_mitra.id), reason=reason,
                   credited_seconds=credited)
         if actor is not None:
@@ -376,8 +409,6 @@ def session_reroute(*, session_id, to_mitra, actor=None, reason: str = "staff",
         events.session_updated(session)
         if credited:
             _schedule_clock(session)
-        from pairing.services import pairing_offer_waiting_requests
-
         pairing_offer_waiting_requests(mitra_id=old_mitra.id)  # its slot just freed up
     return session
 

@@ -10,9 +10,11 @@ from django.utils import timezone
 from halobestie.errors import ApplicationError
 from halobestie.ids import parse_uuid
 from halobestie.realtime import client_group, mitra_group, send_on_commit
+from pairing.services import presence_resume
 
 from .. import events
-from ..models import WRITABLE_STATES, Message, Session
+from ..models import WRITABLE_STATES, Message, Session, SessionAssignment, SessionEvent
+from . import stream
 
 MAX_BODY = 4000
 _STATUS_RANK = {"sent": 0, "delivered": 1, "read": 2}
@@ -26,17 +28,13 @@ def _writable_session(session_id, user) -> Session:
         raise ApplicationError("not_found", "Session not found.")
     try:
         # .get(), not .first(): no ORDER BY, so PostgreSQL uses the primary key (bench F2).
-        session = Session.objects.only(
-            "id", "state", "client_id", "mitra_id", "risk_level", "last_mitra_message_at"
-        ).get(pk=session_id, **filters)
+        session = Session.objects.only("id", "state", "client_id", "mitra_id").get(pk=session_id, **filters)
     except Session.DoesNotExist:
         raise ApplicationError("not_found", "Session not found.") from None
     return session
 
 
-def message_send(*, session_id, sender, client_message_id: str, body: str) -> tuple[Message, bool]:
-    """Store a participant's message; returns (message, created). A retry with the same
-    client_message_id returns the stored message (the database enforces uniqueness)."""
+def _validate(body, client_message_id) -> None:
     if not isinstance(body, str) or not body.strip():
         raise ApplicationError("validation_error", "A message cannot be empty.",
                                fields={"body": ["A message cannot be empty."]})
@@ -51,37 +49,91 @@ def message_send(*, session_id, sender, client_message_id: str, body: str) -> tu
     if nul:
         raise ApplicationError("validation_error", "Null characters are not allowed.",
                                fields={name: ["Null characters are not allowed."] for name in nul})
-    session = _writable_session(session_id, sender)
+
+
+_SEND_FIELDS = ("state", "client_id", "mitra_id", "risk_level", "last_mitra_message_at", "mitra_away_since",
+                "reroute_needed_since", "reroute_reason", "unserved_since")
+
+
+def message_send(*, session_id, sender, client_message_id: str, body: str) -> tuple[Message, bool]:
+    """Store a participant's message; returns (message, created). A retry with the same
+    client_message_id returns the stored message (the database enforces uniqueness).
+
+    Under the session's lock: the state and the participants are checked as of now (a
+    reroute or a close that commits first wins: the old mitra's message is refused, a
+    message after `closed` is refused), and the message takes the next `seq`."""
+    _validate(body, client_message_id)
     role = sender.role
-    if session.state not in WRITABLE_STATES:
-        existing = _existing(session, role, client_message_id)
-        if existing is not None:
-            return existing, False
-        raise ApplicationError("invalid_state", f"The session is {session.state}; messages are closed.")
+    sid = parse_uuid(session_id)
+    if sid is None:
+        raise ApplicationError("not_found", "Session not found.")
+    now = timezone.now()
     try:
-        # Insert first: the unique key turns a retry into an IntegrityError, so the
-        # common case is exactly one INSERT.
         with transaction.atomic():
-            message = Message.objects.create(
-                session=session, sender=role, client_message_id=client_message_id, body=body,
+            session = stream.session_lock(sid, fields=_SEND_FIELDS)
+            if session is None or not _is_current_participant(session, sender):
+                existing = _existing(sid, sender, client_message_id) if session is not None else None
+                if existing is not None:
+                    return existing, False  # a retry of what it sent before it lost the session
+                raise ApplicationError("not_found", "Session not found.")
+            if session.state not in WRITABLE_STATES:
+                existing = _existing(sid, sender, client_message_id)
+                if existing is not None:
+                    return existing, False
+                raise ApplicationError("invalid_state", f"The session is {session.state}; messages are closed.")
+            updates = {}
+            first_of_assignment = False
+            if role == "mitra":
+                first_of_assignment = session.last_mitra_message_at is None
+                updates = {"last_mitra_message_at": now, **mitra_presence_clears(session, by_message=True)}
+                if session.mitra_away_since is not None:
+                    # Writing proves the app is back: an auto-offline mitra is online again.
+                    transaction.on_commit(lambda: presence_resume(mitra=sender), robust=True)
+            message = stream.stream_append(
+                session, session_updates=updates, sender=role, client_message_id=client_message_id, body=body,
                 sender_mitra_id=sender.id if role == "mitra" else None,
             )
-            message.session = session
-            if role == "mitra" and session.last_mitra_message_at is None:
-                Session.objects.filter(pk=session.pk, last_mitra_message_at__isnull=True).update(
-                    last_mitra_message_at=message.created_at)
+            if first_of_assignment:
+                SessionAssignment.objects.filter(session_id=sid, ended_at__isnull=True,
+                                                 first_message_at__isnull=True).update(
+                    first_message_at=message.created_at)
+            if "mitra_away_since" in updates or "reroute_needed_since" in updates:
+                SessionEvent.objects.create(session_id=sid, kind="mitra_returned", data={"by": "message"})
             events.message_new(message)
             _after_message(session, message)
     except IntegrityError:
-        existing = _existing(session, role, client_message_id)
+        existing = _existing(sid, sender, client_message_id)
         if existing is None:
             raise
         return existing, False
     return message, True
 
 
-def _existing(session: Session, role: str, client_message_id: str) -> Message | None:
-    return Message.objects.filter(session=session, sender=role, client_message_id=client_message_id).first()
+def mitra_presence_clears(session: Session, *, by_message: bool) -> dict:
+    """The current mitra is here (a message, a heartbeat, online again): the grace period
+    stops, and a reroute still waiting because the mitra was away is called off; a message
+    also calls off a no-show reroute. A deactivated mitra's reroute stands."""
+    clears = {}
+    if session.mitra_away_since is not None:
+        clears["mitra_away_since"] = None
+    reasons = ("mitra_offline", "mitra_no_show") if by_message else ("mitra_offline",)
+    if session.reroute_needed_since is not None and session.reroute_reason in reasons:
+        clears.update(reroute_needed_since=None, reroute_reason="", unserved_since=None)
+    return clears
+
+
+def _is_current_participant(session: Session, user) -> bool:
+    if user.role == "client":
+        return session.client_id == user.id
+    return session.mitra_id == user.id
+
+
+def _existing(session_id, sender, client_message_id: str) -> Message | None:
+    if sender.role == "client":
+        qs = Message.objects.filter(session_id=session_id, sender="client")
+    else:
+        qs = Message.objects.filter(session_id=session_id, sender="mitra", sender_mitra_id=sender.id)
+    return qs.filter(client_message_id=client_message_id).first()
 
 
 def _after_message(session: Session, message: Message) -> None:
@@ -96,10 +148,13 @@ def _after_message(session: Session, message: Message) -> None:
 
 
 def message_post_system(*, session: Session, code: str, text: str | None = None) -> Message:
+    """A system message in the session's stream. Takes the session's lock (the caller's
+    transaction usually holds it already) so it is numbered like any other message."""
     body = text or events.SYSTEM_TEXT.get(code, code)
-    message = Message.objects.create(session=session, sender="system", body=body, system_code=code,
-                                     status=Message.Status.READ)
-    message.session = session
+    locked = stream.session_lock(session.pk)
+    session.last_seq = locked.last_seq
+    message = stream.stream_append(session, sender="system", body=body, system_code=code,
+                                   status=Message.Status.READ)
     events.message_new(message)
     return message
 
@@ -119,7 +174,8 @@ def _status_event(session: Session, sender_role: str, ids: list[str], status: st
 
 def messages_mark_delivered(*, session_id, reader, message_ids: list) -> list[str]:
     """The reader's device got these messages. Only the other side's messages move, only
-    forward (sent → delivered)."""
+    forward (sent → delivered). The rows are locked before they are chosen, so a read
+    receipt that committed first is seen: no `delivered` event ever follows a `read`."""
     if not isinstance(message_ids, list) or not message_ids or len(message_ids) > 500:
         raise ApplicationError("validation_error", "message_ids must be a list of 1 to 500 ids.",
                                fields={"message_ids": ["1 to 500 message ids."]})
@@ -128,14 +184,14 @@ def messages_mark_delivered(*, session_id, reader, message_ids: list) -> list[st
     now = timezone.now()
     with transaction.atomic():
         valid = _valid_uuids(ids)
-        updated = list(
-            Message.objects.filter(session=session, sender=_other_side(reader.role), id__in=valid,
-                                   status="sent").values_list("id", flat=True)
+        rows = list(
+            Message.objects.select_for_update().filter(
+                session=session, sender=_other_side(reader.role), id__in=valid, status="sent"
+            ).order_by("seq").values_list("row", "id")
         )
-        if updated:
-            Message.objects.filter(session=session, id__in=updated, status="sent").update(
-                status="delivered", delivered_at=now)
-        result = [str(u) for u in updated]
+        if rows:
+            Message.objects.filter(row__in=[r for r, _ in rows]).update(status="delivered", delivered_at=now)
+        result = [str(i) for _, i in rows]
         _status_event(session, _other_side(reader.role), result, "delivered", now)
     return result
 
@@ -153,12 +209,13 @@ def messages_mark_read(*, session_id, reader, up_to) -> list[str]:
         raise ApplicationError("not_found", "Message not found.")
     now = timezone.now()
     with transaction.atomic():
-        scope = Message.objects.filter(session=session, sender=_other_side(reader.role), seq__lte=anchor,
-                                       status__in=("sent", "delivered"))
-        ids = [str(i) for i in scope.values_list("id", flat=True)]
+        scope = Message.objects.select_for_update().filter(
+            session=session, sender=_other_side(reader.role), seq__lte=anchor, status__in=("sent", "delivered"))
+        rows = list(scope.order_by("seq").values_list("row", "id"))
+        ids = [str(i) for _, i in rows]
         if ids:
             # One UPDATE: read now, and delivered now too unless it already was.
-            Message.objects.filter(session=session, id__in=ids).update(
+            Message.objects.filter(row__in=[r for r, _ in rows]).update(
                 status="read", read_at=now, delivered_at=Coalesce(F("delivered_at"), Value(now)))
         _status_event(session, _other_side(reader.role), ids, "read", now)
     return ids

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.services import platform_settings_update
 from billing.models import Transaction
-from chat.models import Session, SessionEvent, SessionReport
+from chat.models import Session, SessionAssignment, SessionEvent, SessionReport
 from chat.services import care, lifecycle
 from halobestie.testing.fixtures import make_mitra
 from pairing.models import PairingOffer
@@ -28,10 +28,13 @@ def _paid_active_session(client, mitra, tier) -> Session:
 
 
 def _age(session: Session, seconds: int) -> Session:
-    """Move the session's start (and clock) into the past."""
+    """Move the session's match, start, clock and its current assignment into the past."""
     delta = timedelta(seconds=seconds)
-    Session.objects.filter(pk=session.pk).update(started_at=session.started_at - delta,
+    Session.objects.filter(pk=session.pk).update(matched_at=session.matched_at - delta,
+                                                 started_at=session.started_at - delta,
                                                  ends_at=session.ends_at - delta, next_warning_at=None)
+    for a in SessionAssignment.objects.filter(session=session):
+        SessionAssignment.objects.filter(pk=a.pk).update(assigned_at=a.assigned_at - delta)
     session.refresh_from_db()
     return session
 
@@ -92,10 +95,22 @@ def test_mitra_auto_offline_during_live_session_reroutes(client_ani, mitra_budi,
         last_heartbeat_at=timezone.now() - timedelta(seconds=120))
     assert presence_sweep_auto_offline() == 1
     session.refresh_from_db()
-    assert session.reroute_reason == "mitra_offline"
-    care.care_sweep()
+    # The grace period runs: nothing moves yet.
+    assert session.mitra_away_since is not None and session.reroute_needed_since is None
+    assert care.care_sweep() == 0
+    session.refresh_from_db()
+    assert session.mitra_id == mitra_budi.id
+    # Still away after the grace period (120 s by default): rerouted, the wait credited
+    # from the moment the mitra was set offline, no more.
+    ends_before = session.ends_at
+    later = timezone.now() + timedelta(seconds=125)
+    assert care.care_sweep(now=later) == 2  # marked, then rerouted
     session.refresh_from_db()
     assert session.mitra_id == dina.id and session.reroute_needed_since is None
+    assignments = list(SessionAssignment.objects.filter(session=session).order_by("assigned_at"))
+    assert [(a.mitra_id, a.end_reason) for a in assignments] == [(mitra_budi.id, "mitra_offline"), (dina.id, "")]
+    assert 0 <= assignments[1].credited_seconds <= 10  # real clock: rerouted seconds after going offline
+    assert (session.ends_at - ends_before).total_seconds() == assignments[1].credited_seconds
 
 
 def test_blocked_mitra_is_never_offered_that_clients_requests(client_ani, mitra_budi, session_tier):

@@ -12,7 +12,7 @@ from halobestie.testing.fixtures import make_client, make_mitra, send_message, s
 
 pytestmark = pytest.mark.django_db
 
-MESSAGE_KEYS = {"id", "session_id", "client_message_id", "sender", "body", "created_at", "status",
+MESSAGE_KEYS = {"id", "session_id", "seq", "client_message_id", "sender", "body", "created_at", "status",
                 "delivered_at", "read_at"}
 
 
@@ -35,7 +35,8 @@ def test_send_stores_and_tells_both_sides(client_ani, mitra_budi, live, django_c
         for group in (client_group(client_ani.id), mitra_group(mitra_budi.id)):
             assert probe.wait_event("message.new", group=group, id=message["id"])["data"] == message
     assert set(message) == MESSAGE_KEYS
-    assert message == {**message, "session_id": live, "client_message_id": "c-1", "sender": "client",
+    # seq 1 is the system message that opened the session.
+    assert message == {**message, "session_id": live, "seq": 2, "client_message_id": "c-1", "sender": "client",
                        "body": "aku lagi sedih", "status": "sent", "delivered_at": None, "read_at": None}
     row = Message.objects.get(id=message["id"])
     assert (row.sender, row.body, row.session_id, row.sender_mitra_id) == ("client", "aku lagi sedih",

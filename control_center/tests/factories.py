@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from accounts.models import Client, Mitra
 from chat.models import Session
+from chat.services.lifecycle import session_start_from_offer
 from halobestie.testing.fixtures import make_client, make_mitra
-from pairing.services import pairing_request_accept, pairing_request_create
+from pairing.services import pairing_request_create
 
 PASSWORD = "correct horse battery staple"
 _numbers = itertools.count(1)
@@ -37,7 +38,7 @@ def live_session(*, client: Client | None = None, mitra: Mitra | None = None, ti
         request = pairing_request_create(client=client, free_trial=True)
     else:
         request = pairing_request_create(client=client, tier_id=str(tier.id))
-    return pairing_request_accept(request_id=request.id, mitra=mitra)
+    return session_start_from_offer(request_id=request.id, mitra=mitra)
 
 
 def flag(session: Session, level: str = "high") -> Session:

@@ -11,6 +11,5 @@ mitra_urlpatterns = [
     path("presence", views.PresenceView.as_view()),
     path("presence/heartbeat", views.HeartbeatView.as_view()),
     path("pairing-requests", views.MitraOffersView.as_view()),
-    path("pairing-requests/<str:request_id>/accept", views.MitraAcceptView.as_view()),
     path("pairing-requests/<str:request_id>/decline", views.MitraDeclineView.as_view()),
 ]

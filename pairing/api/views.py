@@ -3,7 +3,6 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from accounts.api.base import ClientAPIView, MitraAPIView
-from chat.api.serializers import SessionSerializer, session_data
 from halobestie.throttles import PairingCreateThrottle
 
 from .. import events, selectors, services
@@ -69,13 +68,6 @@ class MitraOffersView(MitraAPIView):
     @extend_schema(responses=OfferSerializer(many=True), operation_id="mitra_offers")
     def get(self, request):
         return Response([events.offer_data(r) for r in selectors.open_offers_for(request.user)])
-
-
-class MitraAcceptView(MitraAPIView):
-    @extend_schema(request=None, responses={201: SessionSerializer}, operation_id="mitra_offer_accept")
-    def post(self, request, request_id):
-        session = services.pairing_request_accept(request_id=request_id, mitra=request.user)
-        return Response(session_data(session, "mitra"), status=status.HTTP_201_CREATED)
 
 
 class MitraDeclineView(MitraAPIView):
