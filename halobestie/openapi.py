@@ -13,6 +13,8 @@ from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
+from .api_docs import operation_text
+
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
@@ -20,7 +22,13 @@ SECURITY_SCHEME = "firebaseIdToken"
 
 
 class ErrorSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="snake_case error code from api.md")
+    code = serializers.CharField(
+        help_text="snake_case: not_authenticated, invalid_token, permission_denied, mitra_not_registered, "
+        "account_deactivated, client_blocked, registration_required, early_end_not_allowed, not_found, "
+        "validation_error, already_taken, conflict, invalid_state, capacity_reached, free_trial_unavailable, "
+        "throttled, service_unavailable (and bad_request, method_not_allowed, unsupported_media_type, "
+        "server_error for HTTP-level refusals)"
+    )
     detail = serializers.CharField()
     fields = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
@@ -46,6 +54,14 @@ ERRORS = {
 
 
 class AutoSchema(SpectacularAutoSchema):
+    def get_summary(self):
+        text = operation_text(self.get_operation_id())
+        return text[0] if text else super().get_summary()
+
+    def get_description(self):
+        text = operation_text(self.get_operation_id())
+        return text[1] if text else super().get_description()
+
     def _firebase_authenticated(self) -> bool:
         from accounts.authentication import FirebaseAuthentication
 

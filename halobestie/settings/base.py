@@ -4,6 +4,8 @@ from pathlib import Path
 
 import environ
 
+from halobestie.api_docs import API_DESCRIPTION
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 
@@ -192,7 +194,7 @@ REST_FRAMEWORK = {
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
 SPECTACULAR_SETTINGS = {
     "TITLE": "Halo Bestie API",
-    "DESCRIPTION": "The contract of the client and mitra apps (see api.md).",
+    "DESCRIPTION": API_DESCRIPTION,
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
