@@ -68,10 +68,11 @@ def _frame_bytes(raw: str | bytes) -> int:
 
 
 class FrameError(Exception):
-    def __init__(self, code: str, detail: str):
+    def __init__(self, code: str, detail: str, **extra):
         super().__init__(detail)
         self.code = code
         self.detail = detail
+        self.extra = extra  # added fields of the error's data (e.g. valid_types)
 
 
 @database_sync_to_async
@@ -231,7 +232,8 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
                 raise FrameError("validation_error", "'data' must be an object.")
             await self._handle(frame_type, data, frame, ref)
         except FrameError as exc:
-            await self._send({"type": "error", "ref": ref, "data": {"code": exc.code, "detail": exc.detail}})
+            await self._send({"type": "error", "ref": ref,
+                              "data": {"code": exc.code, "detail": exc.detail, **exc.extra}})
         except ApplicationError as exc:
             body = exc.as_dict()
             await self._send({"type": "error", "ref": ref, "data": body})
@@ -256,10 +258,16 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
             raise FrameError("not_authenticated", "Authenticate first.")
         handler = handlers_for(self.role).get(frame_type)
         if handler is None:
-            raise FrameError("unknown_type", f"Unknown frame type '{frame_type[:40]}'.")
+            valid = self.frame_types()
+            raise FrameError("unknown_type", f"Unknown frame type '{frame_type[:40]}'. Valid types: {', '.join(valid)}.",
+                             valid_types=valid)
         result = await handler(self, data)
         if ref is not None:
             await self._send({"type": "ack", "ref": ref, "data": result or {}})
+
+    def frame_types(self) -> list[str]:
+        """Every frame type this socket accepts (asyncapi.yaml documents the same list)."""
+        return sorted({"auth", "ping", *handlers_for(self.role)})
 
     async def _send(self, frame: dict) -> None:
         if frame.get("ref") is None:
