@@ -10,6 +10,7 @@ from .serializers import ClientSerializer, DisplayNameInput, MitraSerializer, Op
 
 
 class ClientAuthSessionView(SignInAPIView):
+    accepts_null_body = True  # the body is optional; JSON null is read as no body
     @extend_schema(request=OptionalDisplayNameInput, responses={200: ClientSerializer, 201: ClientSerializer},
                    operation_id="client_auth_session")
     def post(self, request):

@@ -202,6 +202,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"PresenceStatusEnum": ["online", "offline"]},
     # Views validate PATCH bodies like any other (not partially): keep `required` in the schema.
     "COMPONENT_SPLIT_PATCH": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "halobestie.openapi.allow_empty_query_values",
+    ],
     # Swagger/Redoc assets served by us (no CDN: works offline and under our CSP).
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
