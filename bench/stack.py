@@ -27,8 +27,8 @@ PY = sys.executable
 
 SERVER_KINDS = {
     # name -> how to start it; "uvicorn" is the production configuration.
-    "uvicorn": {"server": "uvicorn", "ws": "websockets"},
-    "uvicorn-sansio": {"server": "uvicorn", "ws": "websockets-sansio"},
+    "uvicorn": {"server": "uvicorn", "ws": "websockets-sansio"},  # what halobestie.serve runs
+    "uvicorn-websockets": {"server": "uvicorn", "ws": "websockets"},  # uvicorn's deprecated implementation
     "uvicorn-wsproto": {"server": "uvicorn", "ws": "wsproto"},
     "daphne": {"server": "daphne"},
 }
