@@ -22,14 +22,16 @@ Public ids are UUIDs. Paged lists are `{"results": [...], "next": cursor|null}`;
 non-null exactly when more items exist.
 
 **Real time.** Sockets at `/ws/client/` and `/ws/mitra/`: the protocol (frames, events,
-close codes) is the AsyncAPI 3 document at `/api/asyncapi.yaml`, readable at
-`/api/docs/sockets/`. Sockets deliver at most once: after a reconnect, catch up through
+close codes) is the AsyncAPI 3 document at [/api/asyncapi.yaml](/api/asyncapi.yaml),
+readable at [/api/docs/sockets/](/api/docs/sockets/). Sockets deliver at most once: after a reconnect, catch up through
 `GET …/sessions/{id}` and `GET …/messages?after_seq=`.
 
 **Payments.** A paid session is `awaiting_payment` when matched; its invoice is created just
-after, so `pairing.matched` may carry `payment.invoice_url: null`. Wait for the socket event
-`payment.updated` (or read the session again): it carries the `invoice_url` once it exists.
-The same holds for an accepted extension.
+after. `pairing.matched` carries `session.payment.invoice_url` when the invoice already
+exists; when it is `null`, the socket event `payment.updated` follows with the `invoice_url`
+(or read the session again). Take the URL from whichever comes first and never clear a known
+one. The same holds for an accepted extension (`extension.updated`, then `payment.updated`
+with its `extension_id`).
 """
 
 _SESSION_STATES = (
