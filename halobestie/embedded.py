@@ -25,7 +25,9 @@ def main() -> None:
     mode = "embedded (SQLite, in-process layer and timers)" if settings.EMBEDDED else "Redis + Celery"
     print(f"\nHalo Bestie is running — {mode}")
     print(f"  App API (public):        http://{host}:{port}/api/docs/   health: /api/shared/health")
+    print(f"  Socket protocol:         http://{host}:{port}/api/docs/sockets/")
     print(f"  Control center (staff):  http://{host}:{internal_port}/   admin: /admin/")
+    print(f"  A whole session, scripted: .venv/bin/python examples/walkthrough.py --base-url http://{host}:{port}")
     print("  Try the API: TOKEN=$(.venv/bin/python manage.py mint_token --role client) then")
     print(f"    curl -X POST -H \"Authorization: Bearer $TOKEN\" http://{host}:{port}/api/client/auth/session\n")
 
