@@ -36,7 +36,11 @@ def user_group(user) -> str:
 def _envelope(event_type: str, data: dict) -> dict:
     # Serialised once here, not once per receiving socket.
     frame = json.dumps({"type": event_type, "data": data}, separators=(",", ":"), default=str)
-    return {"type": "app.event", "frame": frame}
+    envelope = {"type": "app.event", "frame": frame}
+    if event_type == "message.status":
+        # Lets each socket keep receipts moving forward only (see the consumer).
+        envelope["receipt"] = [data["status"], data["message_ids"]]
+    return envelope
 
 
 async def send_events_now(events: Iterable[Event]) -> None:

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "accounts",
+    "pricing",
     "pairing",
     "chat",
     "billing",
@@ -147,6 +148,14 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# --- Metrics (README: Metrics) -----------------------------------------------------------
+# Every process adds its counts to Redis under this prefix; the internal /metrics sums them.
+METRICS_PREFIX = env("METRICS_PREFIX", default=f"{env('CACHE_PREFIX', default='hb')}:metrics")
+METRICS_FLUSH_SECONDS = env.float("METRICS_FLUSH_SECONDS", default=5.0)
+METRICS_SHIP = env.bool("METRICS_SHIP", default=True)
+# Optional bearer token Prometheus must send to /metrics (empty: the internal network is the guard).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+
 # --- Celery: timers, timeouts, pushes ----------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
@@ -233,6 +242,11 @@ PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 WS_ALLOWED_ORIGINS = env.list("WS_ALLOWED_ORIGINS", default=[])
 WS_AUTH_TIMEOUT = env.float("WS_AUTH_TIMEOUT", default=10.0)
 WS_MAX_FRAME_BYTES = 64 * 1024
+# Socket frames do their database work on this many threads per process (halobestie/sockets/db.py);
+# keep it at or below DB_POOL_MAX. A frame that waited longer than SOCKET_DB_MAX_WAIT seconds
+# for a thread switches the process to refusing write frames with `throttled` until it drains.
+SOCKET_DB_THREADS = env.int("SOCKET_DB_THREADS", default=8)
+SOCKET_DB_MAX_WAIT = env.float("SOCKET_DB_MAX_WAIT", default=0.5)
 
 LOGGING = {
     "version": 1,

@@ -2,7 +2,7 @@
 
 Domain frames are handled by functions registered in each app's `socket_handlers.py`
 (`HANDLERS = {"message.send": handler}`); a handler gets the consumer and the frame's data,
-calls a service through `database_sync_to_async`, and returns the ack's data.
+calls a service on the socket database pool (`sockets/db.py`), and returns the ack's data.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
@@ -23,10 +22,12 @@ from django.utils.module_loading import import_string
 
 from accounts.authentication import resolve_principal
 from accounts.firebase import TokenError, verify_id_token
+from halobestie import metrics
 from halobestie.errors import ApplicationError
 from halobestie.realtime import user_group
 
 from . import registry
+from .db import socket_db
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,10 @@ _handlers: dict[str, dict[str, Handler]] | None = None
 CLOSE_AUTH_FAILED = 4401
 CLOSE_WRONG_ROLE = 4403
 CLOSE_THROTTLED = 4429
+
+# Receipts a socket remembers to keep them moving forward (message id → highest status).
+RECEIPT_RANK = {"sent": 0, "delivered": 1, "read": 2}
+RECEIPT_MEMORY = 5000
 
 # Flood control: a token bucket of FLOOD_BURST frames refilled at FLOOD_RATE per second;
 # after FLOOD_STRIKES throttled frames the socket is closed.
@@ -75,7 +80,7 @@ class FrameError(Exception):
         self.extra = extra  # added fields of the error's data (e.g. valid_types)
 
 
-@database_sync_to_async
+@socket_db(shed=False)
 def _authenticate(token: str, role: str):
     identity = verify_id_token(token)
     return identity, resolve_principal(identity, role)
@@ -90,7 +95,7 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
 
     async def dispatch(self, message):
         # Channels 4.2+ hops to a thread to close stale DB connections before *every*
-        # handler; every DB call here already goes through database_sync_to_async, which
+        # handler; every DB call here already goes through the socket database pool (sockets/db.py), which
         # does that itself, so the hop is pure overhead on the hot path.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
@@ -103,6 +108,7 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
         self._bucket = FLOOD_BURST
         self._bucket_at = time.monotonic()
         self._strikes = 0
+        self._receipts: dict[str, int] = {}
         self._tasks: list[asyncio.Task] = []
         headers = {k.decode("latin1").lower(): v.decode("latin1") for k, v in self.scope.get("headers", [])}
         origin = headers.get("origin")
@@ -145,6 +151,7 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
         self.identity = identity
         self.user = principal
         self.group = user_group(principal)
+        metrics.SOCKETS_OPEN_BY_ROLE[self.role].inc()
         await self.channel_layer.group_add(self.group, self.channel_name)
         try:
             await registry.touch(self.group, self.channel_name)
@@ -178,6 +185,7 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
         for task in getattr(self, "_tasks", []):
             task.cancel()
         if self.group:
+            metrics.SOCKETS_OPEN_BY_ROLE[self.role].dec()
             for step in (self.channel_layer.group_discard, registry.remove):
                 try:
                     await step(self.group, self.channel_name)
@@ -261,7 +269,11 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
             valid = self.frame_types()
             raise FrameError("unknown_type", f"Unknown frame type '{frame_type[:40]}'. Valid types: {', '.join(valid)}.",
                              valid_types=valid)
-        result = await handler(self, data)
+        started = time.perf_counter()
+        try:
+            result = await handler(self, data)
+        finally:
+            metrics.socket_handler_observe(frame_type, time.perf_counter() - started)
         if ref is not None:
             await self._send({"type": "ack", "ref": ref, "data": result or {}})
 
@@ -280,7 +292,31 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
     # --- events from the channel layer ---------------------------------------------
 
     async def app_event(self, event):
-        await self.send(text_data=event["frame"])
+        receipt = event.get("receipt")
+        frame = event["frame"] if receipt is None else self._forward_receipts(event["frame"], *receipt)
+        if frame is not None:
+            await self.send(text_data=frame)
+
+    def _forward_receipts(self, frame: str, status: str, ids: list) -> str | None:
+        """Receipts only move forward on a socket: two processes may publish `delivered`
+        and `read` for the same messages in either order (the database never goes back,
+        see messages_mark_delivered), so a socket drops a status its app already has a
+        higher one of. The memory is bounded: the oldest ids are forgotten first."""
+        rank = RECEIPT_RANK.get(status, 0)
+        seen = self._receipts
+        forward = [i for i in ids if seen.get(i, -1) < rank]
+        for i in forward:
+            seen.pop(i, None)
+            seen[i] = rank
+        while len(seen) > RECEIPT_MEMORY:
+            seen.pop(next(iter(seen)))
+        if len(forward) == len(ids):
+            return frame
+        if not forward:
+            return None
+        data = json.loads(frame)
+        data["data"]["message_ids"] = forward
+        return json.dumps(data, separators=(",", ":"))
 
     async def app_control(self, event):
         if event.get("action") == "close":

@@ -1,8 +1,7 @@
 from rest_framework import serializers
 
-from billing.selectors import tier_data
-from chat.api.serializers import TierSerializer
 from halobestie.fields import StrictBooleanField, StrictCharField, StrictUUIDField
+from pricing.shapes import TierSerializer, tier_data
 
 from ..models import PairingRequest
 
