@@ -52,3 +52,11 @@ def mitra_search(query: str = ""):
 
 def _hexish(text: str) -> bool:
     return all(c in "0123456789abcdef-" for c in text.lower())
+
+
+def client_name_for_mitra(client) -> str:
+    """What a mitra sees of a client: the stable pseudonym, or the display name when the
+    platform setting `client_identity_for_mitra` says so (and the client has one)."""
+    if platform_settings().client_identity_for_mitra == "display_name" and client.display_name:
+        return client.display_name
+    return client.alias

@@ -37,11 +37,19 @@ def filter_available(qs, *, now: datetime, settings_row):
             mitra=OuterRef("pk"), closed_at__gte=now - timedelta(minutes=settings_row.pause_after_flagged_minutes)
         ).exclude(risk_level="")
         qs = qs.exclude(Exists(recent_flag))
+    # Crisis triage: a mitra already holding live flagged sessions up to the limit gets no offers.
+    limit = settings.CRISIS_MAX_FLAGGED_PER_MITRA
+    if limit:
+        qs = qs.annotate(
+            live_flagged=Count("sessions", filter=Q(sessions__state__in=LIVE_STATES) & ~Q(sessions__risk_level=""),
+                               distinct=True)
+        ).filter(live_flagged__lt=limit)
     return qs
 
 
 def mitra_wellbeing_block(mitra_id, now: datetime) -> str | None:
-    """Why this mitra may not take a new session now (daily cap, pause), or None."""
+    """Why this mitra may not take a new session now (daily cap, pause, the limit on live
+    flagged sessions), or None."""
     settings_row = platform_settings()
     if settings_row.mitra_daily_session_cap:
         today = Session.objects.filter(mitra_id=mitra_id, matched_at__gte=start_of_day(now)).count()
@@ -51,7 +59,15 @@ def mitra_wellbeing_block(mitra_id, now: datetime) -> str | None:
         since = now - timedelta(minutes=settings_row.pause_after_flagged_minutes)
         if Session.objects.filter(mitra_id=mitra_id, closed_at__gte=since).exclude(risk_level="").exists():
             return "pause after a risk-flagged session"
+    limit = settings.CRISIS_MAX_FLAGGED_PER_MITRA
+    if limit and live_flagged_sessions(mitra_id) >= limit:
+        return "holds a live risk-flagged session"
     return None
+
+
+def live_flagged_sessions(mitra_id) -> int:
+    """Live sessions of this mitra that the crisis check flagged (the per-mitra limit)."""
+    return Session.objects.filter(mitra_id=mitra_id, state__in=LIVE_STATES).exclude(risk_level="").count()
 
 
 def mitra_live_sessions(mitra_id) -> int:

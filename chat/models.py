@@ -5,6 +5,8 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
+from .rules import MAX_BODY
+
 LIVE_STATES = ("awaiting_payment", "active", "closing")
 WRITABLE_STATES = ("active", "closing")
 
@@ -163,7 +165,7 @@ class Message(models.Model):
     sender_mitra = models.ForeignKey("accounts.Mitra", null=True, blank=True,
                                      on_delete=models.SET_NULL, related_name="+")
     client_message_id = models.CharField(max_length=64, blank=True)
-    body = models.TextField(max_length=4000)
+    body = models.TextField(max_length=MAX_BODY)
     system_code = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENT)
@@ -237,3 +239,6 @@ class SessionReport(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["session", "client"], name="one_report_per_session"),
         ]
+
+
+from .models_care import CrisisCase  # noqa: E402,F401  (crisis cases live in their own module)

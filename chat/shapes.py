@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from accounts.selectors import platform_settings
+from accounts.selectors import client_name_for_mitra
 
-from . import hooks
+from . import hooks, rules
 from .models import Message, Session
 
 
@@ -17,10 +17,8 @@ def _iso(value):
 
 
 def client_alias_for(session: Session, role: str) -> str:
-    client = session.client
-    if role == "mitra" and platform_settings().client_identity_for_mitra == "display_name":
-        return client.display_name or client.alias
-    return client.alias
+    """The client's name in the session shape: the client sees its own pseudonym."""
+    return client_name_for_mitra(session.client) if role == "mitra" else session.client.alias
 
 
 def payment_for(session: Session) -> dict | None:
@@ -34,9 +32,7 @@ def pending_extension_for(session: Session) -> dict | None:
 
 
 def can_end_early(session: Session, role: str) -> bool:
-    settings_row = platform_settings()
-    allowed = settings_row.client_can_end_early if role == "client" else settings_row.mitra_can_end_early
-    return allowed and session.state in ("active", "closing")
+    return rules.early_end_allowed(role) and session.state in ("active", "closing")
 
 
 def session_data(session: Session, role: str) -> dict:

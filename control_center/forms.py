@@ -119,8 +119,15 @@ class SessionFilterForm(forms.Form):
         }
 
 
+class _MitraWithLoad(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        if hasattr(obj, "live_load"):
+            return f"{obj.display_name} — {obj.live_load} live · {obj.flagged_load} flagged"
+        return obj.display_name
+
+
 class RerouteForm(forms.Form):
-    to_mitra = forms.ModelChoiceField(
+    to_mitra = _MitraWithLoad(
         queryset=Mitra.objects.none(), label="New mitra", empty_label="Choose an available mitra"
     )
 

@@ -25,6 +25,7 @@ ANCHOR_MODEL = "staffaccess"
 PERMISSIONS: dict[str, str] = {
     "view_control_center": "use the control center (dashboard, sessions, mitras, clients, reports, money)",
     "triage_report": "move client reports to review or resolved",
+    "triage_crisis": "acknowledge, take and close crisis cases",
     "send_test_push": "send a test push to a device",
     "force_mitra_offline": "take a mitra offline",
     "reroute_session": "reroute a live session to another mitra",
@@ -62,6 +63,7 @@ class Role:
 _OPERATOR = (
     perm("view_control_center"),
     perm("triage_report"),
+    perm("triage_crisis"),
     perm("send_test_push"),
     perm("force_mitra_offline"),
     perm("reroute_session"),

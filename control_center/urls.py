@@ -6,6 +6,7 @@ from .views import (
     audit,
     auth,
     clients,
+    crisis,
     dashboard,
     devices,
     mitras,
@@ -49,6 +50,13 @@ urlpatterns = [
     path("sessions/<uuid:session_id>/force-close/", sessions.session_force_close_view, name="session_force_close"),
     path("sessions/<uuid:session_id>/transcript/", transcripts.session_transcript, name="session_transcript"),
     path("reports/", reports.report_list, name="report_list"),
+    # crisis cases
+    path("crisis/", crisis.case_list, name="crisis_cases"),
+    path("crisis/<uuid:case_id>/", crisis.case_detail, name="crisis_case"),
+    path("crisis/<uuid:case_id>/acknowledge/", crisis.case_acknowledge, name="crisis_case_acknowledge"),
+    path("crisis/<uuid:case_id>/claim/", crisis.case_claim, name="crisis_case_claim"),
+    path("crisis/<uuid:case_id>/handled/", crisis.case_handle, name="crisis_case_handle"),
+    path("crisis/<uuid:case_id>/reroute/", crisis.case_reroute, name="crisis_case_reroute"),
     path("reports/<uuid:report_id>/", reports.report_update, name="report_update"),
     # money
     path("transactions/", transactions.transaction_list, name="transaction_list"),

@@ -30,6 +30,7 @@ SWEEPERS = [
     "billing.services.extensions.extension_sweep_overdue",
     "billing.services.payments.payment_sweep_overdue",
     "chat.services.care.care_sweep",
+    "chat.services.triage.crisis_oncall_sweep",
 ]
 
 

@@ -1,4 +1,4 @@
-"""Public entrypoint: the app API only. No admin, no control center: they are not routed
+"""Public entrypoint: the app API and the web client that uses it. No admin, no control center: they are not routed
 here at all (404), not merely refused."""
 
 from django.urls import include, path
@@ -44,6 +44,7 @@ urlpatterns = [
     path("api/asyncapi.json", asyncapi.AsyncApiJsonView.as_view(), name="asyncapi-json"),
     path("api/docs/sockets/", asyncapi.SocketDocsView.as_view(), name="api-docs-sockets"),
     *billing_urls.public_page_urlpatterns,
+    path("", include("webchat.urls")),
 ]
 
 handler400 = "halobestie.errors.json_400"

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from accounts.selectors import platform_settings
+from accounts.selectors import client_name_for_mitra, platform_settings
 from halobestie.realtime import client_group, mitra_group, send_on_commit
 
 from .models import PairingRequest
 
 
 def offer_data(request: PairingRequest) -> dict:
-    client = request.client
-    if platform_settings().client_identity_for_mitra == "display_name" and client.display_name:
-        alias = client.display_name
-    else:
-        alias = client.alias
     return {
         "id": str(request.id),
-        "client": {"alias": alias},
+        "client": {"alias": client_name_for_mitra(request.client)},
         "topic": request.topic or None,
         "created_at": request.created_at.isoformat(),
         "expires_at": request.expires_at.isoformat(),

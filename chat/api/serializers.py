@@ -11,6 +11,7 @@ from rest_framework import serializers
 from halobestie.fields import StrictCharField, StrictIntegerField
 from pricing.shapes import TierSerializer
 
+from .. import rules
 from ..shapes import (  # noqa: F401 - the shapes the views answer with
     can_end_early,
     client_alias_for,
@@ -107,7 +108,7 @@ class TranscriptSerializer(serializers.Serializer):
 
 class MessageInput(serializers.Serializer):
     client_message_id = StrictCharField(max_length=64, trim_whitespace=False)
-    body = StrictCharField(max_length=4000, trim_whitespace=False, visible=True)
+    body = StrictCharField(max_length=rules.MAX_BODY, trim_whitespace=False, visible=True)
 
     def validate_body(self, value: str) -> str:
         if not value.strip():

@@ -16,13 +16,13 @@ from django.utils import timezone
 
 from accounts.selectors import platform_settings
 from accounts.services import audit_record
-from chat.crisis import detect
+from chat.crisis.detector import assess
 from halobestie.errors import ApplicationError
-from halobestie.realtime import mitra_group, send_on_commit
 from pairing.models import MitraBlock
 from pairing.selectors import available_mitras
 
-from ..models import LIVE_STATES, Feedback, Session, SessionAssignment, SessionEvent, SessionReport
+from .. import events
+from ..models import LIVE_STATES, CrisisCase, Feedback, Message, Session, SessionAssignment, SessionEvent, SessionReport
 from ..selectors import session_for
 from .lifecycle import current_mitra_is_back, session_force_close, session_reroute
 from .messages import message_post_system, mitra_presence_clears
@@ -45,30 +45,82 @@ MITRA_GUIDANCE = {
 
 # --- crisis signals ----------------------------------------------------------------------
 
+CONTEXT_MESSAGES = 3        # the client's previous messages read with the new one
+
+
 def crisis_check(*, session: Session, message) -> None:
-    """Check a client's message against the crisis lexicon (in memory). Escalate-only: a
-    session is flagged once per level; the mitra gets guidance, the client resources."""
-    hit = detect(message.body)
+    """Check a client's message once it is stored: scheduled after the send's commit, so the
+    check never delays the send's transaction nor fails it (any error is logged and dropped;
+    a model failure falls back to the lexicon inside ``assess``)."""
+    session_id, message_pk = session.pk, message.pk
+    transaction.on_commit(lambda: _crisis_check_safely(session_id, message_pk))
+
+
+def _crisis_check_safely(session_id, message_pk) -> None:
+    try:
+        crisis_check_now(session_id=session_id, message_pk=message_pk)
+    except Exception:  # noqa: BLE001 - a failed check must never surface to the sender
+        logger.exception("crisis check failed: session=%s", session_id)
+
+
+def client_context(session_id, before_seq: int, limit: int = CONTEXT_MESSAGES) -> list[str]:
+    """The client's previous messages in the session, oldest first (text stays in memory)."""
+    bodies = list(Message.objects.filter(session_id=session_id, sender="client", seq__lt=before_seq,
+                                         body_purged_at__isnull=True)
+                  .order_by("-seq").values_list("body", flat=True)[:limit])
+    return bodies[::-1]
+
+
+def crisis_check_now(*, session_id, message_pk) -> CrisisCase | None:
+    """Score the message with the client's previous messages; on a signal above the session's
+    level, raise it (escalate-only), open or escalate the session's case (level, categories,
+    message id - no text), tell the mitra and post the crisis resources once."""
+    message = Message.objects.only("seq", "session_id", "body", "sender").filter(pk=message_pk).first()
+    if message is None or message.sender != "client":
+        return None
+    hit = assess(message.body, client_context(session_id, message.seq))
     if hit is None:
-        return
+        return None
     level = hit.level
     lower = [name for name, rank in _RANK.items() if rank < _RANK[level]]
-    now = timezone.now()
-    won = Session.objects.filter(pk=session.pk, risk_level__in=lower).update(risk_level=level, updated_at=now)
-    if not won:
-        return
-    first = Session.objects.filter(pk=session.pk, first_flagged_at__isnull=True).update(first_flagged_at=now)
     categories = sorted(hit.categories)
-    SessionEvent.objects.create(session_id=session.pk, kind="risk_flagged",
-                                data={"level": level, "categories": categories})
-    send_on_commit([(mitra_group(session.mitra_id), "session.risk_flagged", {
-        "session_id": str(session.pk), "risk_level": level, "categories": categories,
-        "guidance": MITRA_GUIDANCE[level],
-    })])
-    if first:
-        message_post_system(session=session, code="crisis_resources",
-                            text=platform_settings().crisis_resources_text)
+    with transaction.atomic():
+        session = Session.objects.select_for_update().filter(pk=session_id, risk_level__in=lower).first()
+        if session is None:
+            return None
+        now = timezone.now()
+        first = session.first_flagged_at is None
+        session.risk_level = level
+        session.first_flagged_at = session.first_flagged_at or now
+        session.save(update_fields=["risk_level", "first_flagged_at", "updated_at"])
+        case = _open_or_escalate_case(session, message, level, categories, now)
+        SessionEvent.objects.create(session_id=session.pk, kind="risk_flagged",
+                                    data={"level": level, "categories": categories, "case_id": str(case.pk)})
+        events.session_risk_flagged(session, level=level, categories=categories, guidance=MITRA_GUIDANCE[level])
+        if first:
+            message_post_system(session=session, code="crisis_resources",
+                                text=platform_settings().crisis_resources_text)
     logger.warning("session flagged: session=%s level=%s categories=%s", session.pk, level, ",".join(categories))
+    return case
+
+
+def _open_or_escalate_case(session, message, level, categories, now) -> CrisisCase:
+    """One open case per session: a higher level escalates it and puts it back to `new` (the
+    alert repeats until someone acknowledges again); otherwise a new case opens."""
+    case = CrisisCase.objects.select_for_update().filter(session=session).exclude(
+        state=CrisisCase.State.HANDLED).first()
+    if case is None:
+        return CrisisCase.objects.create(session=session, message=message, level=level, categories=categories)
+    case.level = level
+    case.categories = sorted(set(case.categories) | set(categories))
+    case.message = message
+    case.state = CrisisCase.State.NEW
+    case.escalated_at = now
+    case.acknowledged_by = None
+    case.acknowledged_at = None
+    case.oncall_notified_at = None
+    case.save()
+    return case
 
 
 # --- presence, grace period, no-show and automatic reroute --------------------------------

@@ -30,6 +30,7 @@ from pairing.services import (
 from .. import (
     events,
     hooks,
+    rules,
     tasks,  # chat.tasks imports this module back: a module import, used at call time
 )
 from ..models import LIVE_STATES, Session, SessionAssignment, SessionClosure, SessionEvent
@@ -231,9 +232,7 @@ def session_end(*, session_id, by, reason: str = "") -> Session:
                           note=reason, system_code="session_cancelled", state=Session.State.CANCELLED)
         if session.state not in (Session.State.ACTIVE, Session.State.CLOSING):
             raise ApplicationError("invalid_state", f"The session is {session.state}.")
-        settings_row = platform_settings()
-        allowed = settings_row.client_can_end_early if role == "client" else settings_row.mitra_can_end_early
-        if not allowed:
+        if not rules.early_end_allowed(role):
             raise ApplicationError("early_end_not_allowed", "Ending the session early is turned off.")
         session.state = Session.State.CLOSED
         session.closed_at = now

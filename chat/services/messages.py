@@ -17,14 +17,14 @@ from halobestie.realtime import client_group, mitra_group
 from notifications.services import notify_new_message_on_commit
 from pairing.services import presence_resume
 
-from .. import events
+from .. import events, rules
 from ..models import WRITABLE_STATES, Message, Session, SessionAssignment, SessionEvent
 from . import (
     care,  # care imports this module back: a module import, used at call time
     stream,
 )
 
-MAX_BODY = 4000
+MAX_BODY = rules.MAX_BODY
 _STATUS_RANK = {"sent": 0, "delivered": 1, "read": 2}
 
 
@@ -47,8 +47,8 @@ def _validate(body, client_message_id) -> None:
         raise ApplicationError("validation_error", "A message cannot be empty.",
                                fields={"body": ["A message cannot be empty."]})
     if len(body) > MAX_BODY:
-        raise ApplicationError("validation_error", "Messages are limited to 4,000 characters.",
-                               fields={"body": ["Ensure this field has no more than 4000 characters."]})
+        raise ApplicationError("validation_error", f"Messages are limited to {MAX_BODY:,} characters.",
+                               fields={"body": [f"Ensure this field has no more than {MAX_BODY} characters."]})
     if not isinstance(client_message_id, str) or not 1 <= len(client_message_id) <= 64:
         raise ApplicationError("validation_error", "client_message_id is required (at most 64 characters).",
                                fields={"client_message_id": ["Required, at most 64 characters."]})

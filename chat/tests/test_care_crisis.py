@@ -16,11 +16,13 @@ def _trial(client, mitra) -> Session:
 
 
 @pytest.mark.django_db
-def test_a_crisis_message_flags_the_session_once_without_copying_text(client_ani, mitra_budi):
+def test_a_crisis_message_flags_the_session_once_without_copying_text(client_ani, mitra_budi,
+                                                                      django_capture_on_commit_callbacks):
     session = _trial(client_ani, mitra_budi)
     body = "aku udah ga kuat lagi, pengen bunuh diri aja"
-    r = client_ani.api.post(f"/api/client/sessions/{session.id}/messages",
-                            {"client_message_id": "c1", "body": body}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        r = client_ani.api.post(f"/api/client/sessions/{session.id}/messages",
+                                {"client_message_id": "c1", "body": body}, format="json")
     assert r.status_code == 201
     session.refresh_from_db()
     assert session.risk_level == "high" and session.first_flagged_at is not None
@@ -30,19 +32,22 @@ def test_a_crisis_message_flags_the_session_once_without_copying_text(client_ani
     resources = Message.objects.filter(session=session, system_code="crisis_resources")
     assert resources.count() == 1 and "112" in resources.get().body
     # A second crisis message at the same level does not flag or post again.
-    client_ani.api.post(f"/api/client/sessions/{session.id}/messages",
-                        {"client_message_id": "c2", "body": "pengen mati"}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        client_ani.api.post(f"/api/client/sessions/{session.id}/messages",
+                            {"client_message_id": "c2", "body": "pengen mati"}, format="json")
     assert SessionEvent.objects.filter(session=session, kind="risk_flagged").count() == 1
     assert resources.count() == 1
 
 
 @pytest.mark.django_db
-def test_ordinary_messages_and_mitra_messages_do_not_flag(client_ani, mitra_budi):
+def test_ordinary_messages_and_mitra_messages_do_not_flag(client_ani, mitra_budi, django_capture_on_commit_callbacks):
     session = _trial(client_ani, mitra_budi)
-    client_ani.api.post(f"/api/client/sessions/{session.id}/messages",
-                        {"client_message_id": "c1", "body": "hari ini mati lampu, bosen banget"}, format="json")
-    mitra_budi.api.post(f"/api/mitra/sessions/{session.id}/messages",
-                        {"client_message_id": "m1", "body": "apakah kamu pernah berpikir bunuh diri?"}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        client_ani.api.post(f"/api/client/sessions/{session.id}/messages",
+                            {"client_message_id": "c1", "body": "hari ini mati lampu, bosen banget"}, format="json")
+        mitra_budi.api.post(f"/api/mitra/sessions/{session.id}/messages",
+                            {"client_message_id": "m1", "body": "apakah kamu pernah berpikir bunuh diri?"},
+                            format="json")
     session.refresh_from_db()
     assert session.risk_level == ""
 

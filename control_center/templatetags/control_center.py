@@ -75,3 +75,9 @@ def page_url(context, param: str, number: int) -> str:
     query = context["request"].GET.copy()
     query[param or "page"] = number
     return "?" + query.urlencode()
+
+
+@register.filter
+def get_item(mapping, key):
+    """`{{ mapping|get_item:key }}`: a dict lookup by a variable key (None when absent)."""
+    return mapping.get(key) if hasattr(mapping, "get") else None

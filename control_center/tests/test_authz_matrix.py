@@ -22,8 +22,9 @@ from django.test import Client as DjangoClient
 from accounts.models import AuditLog, Client, Mitra, PlatformSettings
 from accounts.services import SETTINGS_KEYS, client_set_blocked
 from billing.models import PaymentIncident, Tier, Transaction
-from chat.models import Session, SessionReport
-from chat.services.care import session_report
+from chat.models import CrisisCase, Session, SessionReport
+from chat.services.care import crisis_check_now, session_report
+from chat.services.messages import message_send
 from control_center.auth import enrolment, totp
 from control_center.models import StaffRecoveryCode, StaffTOTP
 from control_center.roles import BY_KEY, TRANSCRIPT, perm
@@ -43,7 +44,7 @@ DENIALS = ("staff.denied", "transcript.denied")
 class Action:
     name: str  # the URL name in control_center.urls
     method: str
-    path: str  # placeholders: {mitra} {session} {client} {device} {tx} {incident} {report} {tier} {staff}
+    path: str  # placeholders: {mitra} {session} {client} {device} {tx} {incident} {report} {tier} {staff} {case}
     permission: str
     data: dict = field(default_factory=dict)
     read_permission: str | None = None  # a form page: reading it needs this one first
@@ -99,6 +100,13 @@ ACTIONS = [
            data={"note": "client asked by email"}),
     # Reading is audited: the allowed read is itself a change (the audit row).
     Action("session_transcript", "GET", "/sessions/{session}/transcript/", TRANSCRIPT, changes=True),
+    Action("crisis_cases", "GET", "/crisis/", VIEW),
+    Action("crisis_case", "GET", "/crisis/{case}/", VIEW),
+    Action("crisis_case_acknowledge", "POST", "/crisis/{case}/acknowledge/", perm("triage_crisis")),
+    Action("crisis_case_claim", "POST", "/crisis/{case}/claim/", perm("triage_crisis")),
+    Action("crisis_case_handle", "POST", "/crisis/{case}/handled/", perm("triage_crisis")),
+    Action("crisis_case_reroute", "POST", "/crisis/{case}/reroute/", perm("reroute_session"),
+           data={"to_mitra": "{dina}"}),
     Action("report_list", "GET", "/reports/", VIEW),
     Action("report_update", "POST", "/reports/{report}/", perm("triage_report"),
            data={"status": "in_review", "resolution_note": "looking"}),
@@ -159,13 +167,17 @@ def build_world() -> dict:
     tx = Transaction.objects.get(session=paid)
     incident = PaymentIncident.objects.create(kind="unknown_invoice", external_id="hb-unknown", payload={"id": "x"})
     report = session_report(client=ani, session_id=session.id, reason="unprofessional", note="slow answers")
+    crisis_session = live_session(client=make_client("Citra").user, mitra=make_mitra("Eko", online=True).user)
+    message, _ = message_send(session_id=crisis_session.id, sender=crisis_session.client, client_message_id="c1",
+                              body="aku udah siapin tali, malam ini aku pergi")
+    case = crisis_check_now(session_id=crisis_session.id, message_pk=message.pk)
     colleague = make_staff("colleague", role="operator")
     row = enrolment.totp_begin_enrolment(user=colleague)
     enrolment.totp_confirm_enrolment(user=colleague, password=PASSWORD, code=totp.totp(row.secret))
     return {
         "mitra": sari.id, "mitra_phone": sari.phone, "dina": dina.id, "session": session.id, "client": ani.id,
         "blocked_client": blocked.id, "device": device.id, "tx": tx.id, "incident": incident.id,
-        "report": report.id, "tier": tier.id, "staff": colleague.pk,
+        "report": report.id, "tier": tier.id, "staff": colleague.pk, "case": case.pk,
     }
 
 
@@ -182,6 +194,7 @@ def snapshot() -> dict:
         "transactions": list(Transaction.objects.order_by("pk").values("id", "status", "note")),
         "incidents": list(PaymentIncident.objects.order_by("pk").values("id", "resolved_at", "resolution_note")),
         "reports": list(SessionReport.objects.order_by("pk").values("id", "status", "resolution_note")),
+        "crisis_cases": list(CrisisCase.objects.order_by("pk").values("id", "state", "claimed_by_id")),
         "devices": list(Device.objects.order_by("pk").values()),
         "roles": sorted(User.groups.through.objects.values_list("user_id", "group_id")),
         "users": list(User.objects.order_by("pk").values("id", "is_staff", "is_superuser", "is_active")),

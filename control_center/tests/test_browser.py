@@ -92,7 +92,7 @@ def test_dashboard_shows_figures_and_refreshes_itself(browser_page, backend):
     session = backend(client_in_crisis)
     assert session.risk_level == "high"
     expect(page.locator(f'[data-flagged-id="{session.id}"]')).to_be_visible(timeout=15_000)
-    expect(page.get_by_test_id("flagged-alert")).to_contain_text("1 flagged live session")
+    expect(page.get_by_test_id("flagged-alert")).to_contain_text("1 open crisis case")
     expect(page.locator('[data-figure="live_sessions"]')).to_have_text("1")
     expect(page.get_by_test_id("live-status")).to_contain_text("updated")
     # The flagged session is at the top of the live sessions, and the tab title says so.
@@ -118,7 +118,7 @@ def test_reroute_a_live_session_to_another_available_mitra(browser_page, backend
     page.get_by_role("link", name=str(session.id)[:8]).click()
     expect(page.get_by_test_id("session-mitra")).to_have_text("Budi")
     form = page.get_by_test_id("reroute-form")
-    form.get_by_label("New mitra").select_option(label="Dina")
+    form.get_by_label("New mitra").select_option(label="Dina — 0 live · 0 flagged")   # load shown
     form.get_by_role("button", name="Reroute").click()
     expect(page.get_by_role("status")).to_contain_text("Session rerouted to Dina.")
     expect(page.get_by_test_id("session-mitra")).to_have_text("Dina")

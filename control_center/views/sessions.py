@@ -21,7 +21,13 @@ FORCE_CLOSE = perm("force_close_session")
 
 
 def _reroute_choices(session):
-    return available_mitras(exclude_ids=[session.mitra_id], for_client_id=session.client_id).order_by("display_name")
+    """Available mitras with their live and flagged load (least flagged first)."""
+    from accounts.models import Mitra
+
+    from ..selectors_crisis import with_load
+
+    ids = available_mitras(exclude_ids=[session.mitra_id], for_client_id=session.client_id).values("id")
+    return with_load(Mitra.objects.filter(id__in=ids)).order_by("flagged_load", "live_load", "display_name")
 
 
 @staff_permission(VIEW)
@@ -42,6 +48,7 @@ def _render_detail(request, session, *, reroute_form=None, close_form=None, stat
         "reroute_form": reroute_form
         or (RerouteForm(available=_reroute_choices(session)) if session.is_live and user.has_perm(REROUTE) else None),
         "close_form": close_form or (ForceCloseForm() if session.is_live and user.has_perm(FORCE_CLOSE) else None),
+        "crisis_cases": list(session.crisis_cases.order_by("-created_at")[:5]),
     }
     return render(request, "control_center/sessions/detail.html", context, status=status)
 

@@ -18,6 +18,15 @@ from ..roles import TRANSCRIPT
 from .base import client_ip, session_or_404, staff_permission
 
 
+def _case_of(session, case_id):
+    """The crisis case named by ?case= (from the case page), if it belongs to this session."""
+    from chat.models import CrisisCase
+    from halobestie.ids import parse_uuid
+
+    pk = parse_uuid(case_id) if case_id else None
+    return CrisisCase.objects.filter(pk=pk, session=session).first() if pk else None
+
+
 @staff_permission(TRANSCRIPT, audit_action="transcript.denied", audit_target=("session", "session_id"))
 def session_transcript(request: HttpRequest, session_id) -> HttpResponse:
     session = session_or_404(session_id)
@@ -26,7 +35,10 @@ def session_transcript(request: HttpRequest, session_id) -> HttpResponse:
         if totp.enrolled_totp(request.user) is None:
             messages.info(request, "Transcripts need two-factor sign-in: set it up first.")
             return redirect("control_center:totp_setup")
-        return redirect(reverse("control_center:totp_verify") + "?" + urlencode({"next": request.path}))
-    audit_record(actor=request.user, action="transcript.view", target=session, ip=ip)
-    context = {"session": session, "messages_list": transcript_messages(session)}
+        return redirect(reverse("control_center:totp_verify") + "?" + urlencode({"next": request.get_full_path()}))
+    case = _case_of(session, request.GET.get("case"))
+    audit_record(actor=request.user, action="transcript.view", target=session, ip=ip,
+                 after={"case": str(case.pk)} if case else None)
+    context = {"session": session, "messages_list": transcript_messages(session), "case": case,
+               "flagged_pk": case.message_id if case else None}
     return render(request, "control_center/sessions/transcript.html", context)

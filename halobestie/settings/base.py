@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "billing",
     "notifications",
     "control_center",
+    "webchat",
 ]
 
 MIDDLEWARE = [
@@ -104,6 +105,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# collectstatic (the Docker build) writes gzip copies that whitenoise serves to browsers that
+# accept them: the web client's scripts go from 74 KB to 26 KB on the wire (webchat/measure.py).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 LOGIN_URL = "control_center:login"
 LOGIN_REDIRECT_URL = "control_center:dashboard"
@@ -114,6 +121,19 @@ STAFF_LOGIN_LOCK_AFTER = env.int("STAFF_LOGIN_LOCK_AFTER", default=5)
 STAFF_LOGIN_LOCK_SECONDS = env.int("STAFF_LOGIN_LOCK_SECONDS", default=15 * 60)
 STAFF_TRANSCRIPT_REQUIRES_TOTP = env.bool("STAFF_TRANSCRIPT_REQUIRES_TOTP", default=False)
 SESSION_COOKIE_HTTPONLY = True
+# --- Crisis triage (control center) -----------------------------------------------------------
+# A mitra holding this many live risk-flagged sessions gets no new offers and cannot accept or be
+# rerouted another session (0 = no limit).
+CRISIS_MAX_FLAGGED_PER_MITRA = env.int("CRISIS_MAX_FLAGGED_PER_MITRA", default=1)
+# A `high` case still unacknowledged this long notifies on-call outside the browser, once.
+CRISIS_ONCALL_AFTER_SECONDS = env.int("CRISIS_ONCALL_AFTER_SECONDS", default=120)
+CRISIS_ONCALL_CHANNEL = env("CRISIS_ONCALL_CHANNEL", default="email")        # email | webhook | off
+CRISIS_ONCALL_EMAILS = env.list("CRISIS_ONCALL_EMAILS", default=[])
+CRISIS_ONCALL_WEBHOOK_URL = env("CRISIS_ONCALL_WEBHOOK_URL", default="")
+CONTROL_CENTER_BASE_URL = env("CONTROL_CENTER_BASE_URL", default="http://127.0.0.1:8001")
+# e.g. smtp+tls://user:password@smtp.example.com:587 ; the default prints mail to the console
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Halo Bestie <no-reply@halobestie.local>")
 CSRF_COOKIE_HTTPONLY = True
 
 # --- Redis: the switch between embedded mode and the real stack -------------------------
@@ -227,6 +247,15 @@ MESSAGE_RETENTION_DAYS = env.int("MESSAGE_RETENTION_DAYS", default=365)
 FIREBASE_PROJECT_ID = env("FIREBASE_PROJECT_ID", default="demo-halobestie")
 FIREBASE_AUTH_EMULATOR_HOST = env("FIREBASE_AUTH_EMULATOR_HOST", default="")
 FIREBASE_CREDENTIALS_FILE = env("FIREBASE_CREDENTIALS_FILE", default="")
+# The web client's sign-in (webchat/): the development-only sign-in mints emulator-mode
+# tokens in the browser; otherwise the vendored Firebase Web SDK signs in. Production
+# refuses the former (production.py), as it refuses emulator mode.
+WEBCHAT_DEV_SIGN_IN = env.bool("WEBCHAT_DEV_SIGN_IN", default=bool(FIREBASE_AUTH_EMULATOR_HOST))
+WEBCHAT_FIREBASE = {
+    "apiKey": env("FIREBASE_WEB_API_KEY", default=""),
+    "authDomain": env("FIREBASE_AUTH_DOMAIN", default=f"{FIREBASE_PROJECT_ID}.firebaseapp.com"),
+    "projectId": FIREBASE_PROJECT_ID,
+}
 # "fcm" sends through firebase-admin messaging; "log" only logs (embedded mode).
 PUSH_BACKEND = env("PUSH_BACKEND", default="log" if EMBEDDED else "fcm")
 # Tests point firebase-admin messaging at a local fake FCM server.

@@ -13,6 +13,9 @@ _refusals = {
     "FIREBASE_AUTH_EMULATOR_HOST is set (unsigned tokens would be accepted)": bool(
         env("FIREBASE_AUTH_EMULATOR_HOST", default="")
     ),
+    "WEBCHAT_DEV_SIGN_IN is on (the web client would mint unsigned tokens)": env.bool(
+        "WEBCHAT_DEV_SIGN_IN", default=False
+    ),
     "XENDIT_SECRET_KEY is unset (the sandbox gateway would take fake payments)": not env(
         "XENDIT_SECRET_KEY", default=""
     ),
@@ -30,6 +33,7 @@ if _bad:
     raise ImproperlyConfigured("Refusing to start in production: " + "; ".join(_bad))
 
 FIREBASE_AUTH_EMULATOR_HOST = ""
+WEBCHAT_DEV_SIGN_IN = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_REDIRECT_EXEMPT = [r"^api/shared/health$", r"^api/shared/ready$", r"^metrics$"]

@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -72,6 +72,14 @@ def _frame_bytes(raw: str | bytes) -> int:
     return len(raw.encode("utf-8", "surrogatepass"))
 
 
+def _same_origin(origin: str, headers: dict) -> bool:
+    """Our own web client (webchat/) is served by this entrypoint: a page whose Origin is
+    the host it connects to is ours. Another site's page cannot send our Host and its own
+    Origin together (browsers set both), so this admits no one else."""
+    host = headers.get("host", "")
+    return bool(host) and urlsplit(origin).netloc == host
+
+
 class FrameError(Exception):
     def __init__(self, code: str, detail: str, **extra):
         super().__init__(detail)
@@ -112,7 +120,7 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
         self._tasks: list[asyncio.Task] = []
         headers = {k.decode("latin1").lower(): v.decode("latin1") for k, v in self.scope.get("headers", [])}
         origin = headers.get("origin")
-        if origin and origin not in settings.WS_ALLOWED_ORIGINS:
+        if origin and origin not in settings.WS_ALLOWED_ORIGINS and not _same_origin(origin, headers):
             await self.close()  # browsers only: refuse the handshake itself
             return
         await self.accept()

@@ -1,4 +1,5 @@
-/* Halo Bestie control center: confirmations and the self-refreshing dashboard. */
+/* Halo Bestie control center: confirmations, the self-refreshing dashboard, and the crisis alert
+   that repeats until a human acknowledges every new case (with a sound switch for the shift). */
 (function () {
   "use strict";
 
@@ -12,9 +13,10 @@
   });
 
   var audioContext = null;
+  var soundOn = false;
   function beep() {
+    if (!soundOn || !audioContext) { return; }
     try {
-      audioContext = audioContext || new (window.AudioContext || window.webkitAudioContext)();
       if (audioContext.state === "suspended") { audioContext.resume(); }
       [0, 0.35].forEach(function (offset) {
         var osc = audioContext.createOscillator();
@@ -32,6 +34,52 @@
     }
   }
 
+  // Browsers only allow sound after a click on the page: the supervisor turns it on at the
+  // start of the shift (the click creates and unlocks the audio context).
+  function setupSound(button) {
+    function show() {
+      button.setAttribute("data-sound", soundOn ? "on" : "off");
+      button.textContent = soundOn ? "Sound on (click to mute)" : "Enable sound for this shift";
+    }
+    button.addEventListener("click", function () {
+      if (!soundOn) {
+        try {
+          audioContext = audioContext || new (window.AudioContext || window.webkitAudioContext)();
+          audioContext.resume();
+          soundOn = true;
+        } catch (err) {
+          soundOn = false;
+          button.textContent = "Sound unavailable in this browser";
+          return;
+        }
+        beep();
+      } else {
+        soundOn = false;
+      }
+      show();
+    });
+    show();
+  }
+
+  // Repeats while any case on the page is unacknowledged ([data-unacked-case]).
+  var alertTimer = null;
+  function updateAlert(live) {
+    var unacked = live.querySelectorAll("[data-unacked-case]").length;
+    document.body.setAttribute("data-alert", unacked ? "repeating" : "idle");
+    if (unacked && alertTimer === null) {
+      var every = Math.max(1, parseInt(live.getAttribute("data-alert-repeat-seconds"), 10) || 4) * 1000;
+      var ring = function () {
+        live.setAttribute("data-alert-count", String((parseInt(live.getAttribute("data-alert-count"), 10) || 0) + 1));
+        beep();
+      };
+      ring();
+      alertTimer = window.setInterval(ring, every);
+    } else if (!unacked && alertTimer !== null) {
+      window.clearInterval(alertTimer);
+      alertTimer = null;
+    }
+  }
+
   function flaggedIds(root) {
     return Array.prototype.map.call(root.querySelectorAll("[data-flagged-id]"), function (el) {
       return el.getAttribute("data-flagged-id");
@@ -42,7 +90,6 @@
     var url = live.getAttribute("data-live-url");
     var every = Math.max(2, parseInt(live.getAttribute("data-poll-seconds"), 10) || 5) * 1000;
     var status = document.getElementById("live-status");
-    var seen = new Set(flaggedIds(live));
     var baseTitle = document.title;
 
     function setStatus(text, stale) {
@@ -62,9 +109,7 @@
           if (html === null) { return; }
           live.innerHTML = html;
           var ids = flaggedIds(live);
-          var fresh = ids.filter(function (id) { return !seen.has(id); });
-          if (fresh.length) { beep(); }
-          seen = new Set(ids);
+          updateAlert(live);
           document.title = (ids.length ? "(" + ids.length + " flagged) " : "") + baseTitle;
           setStatus("Live · updated " + new Date().toLocaleTimeString(), false);
         })
@@ -76,11 +121,14 @@
         });
     }
 
+    updateAlert(live);
     window.setTimeout(refresh, every);
   }
 
   document.addEventListener("DOMContentLoaded", function () {
     var live = document.getElementById("live");
+    var sound = document.getElementById("sound-toggle");
+    if (sound) { setupSound(sound); }
     if (live && live.getAttribute("data-live-url")) { startDashboard(live); }
   });
 })();
