@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ./dev.sh run   — set up (venv, packages, database, demo data) and run the whole product
 # ./dev.sh test  — run the test suite (PostgreSQL + Redis on 127.0.0.1 by default)
+# ./dev.sh lock  — regenerate requirements/base.txt and test.txt from requirements/*.in
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -18,11 +19,21 @@ setup() {
     PY=$(find_python)
     PYENV_VERSION=3.12.1 "$PY" -m venv .venv
   fi
-  if [ ! -f .venv/.installed ] || [ requirements.txt -nt .venv/.installed ]; then
+  # Production's packages and the test tools, exactly as locked (versions and hashes).
+  if [ ! -f .venv/.installed ] || [ requirements/test.txt -nt .venv/.installed ]; then
     .venv/bin/pip install -q --upgrade pip
-    .venv/bin/pip install -q -r requirements.txt
+    .venv/bin/pip install -q --require-hashes -r requirements/test.txt
     touch .venv/.installed
   fi
+}
+
+# Regenerate both locks from requirements/*.in (after adding or changing a package there).
+# Versions already locked stay unless `--upgrade` (or `--upgrade-package NAME`) is given.
+lock() {
+  for set in base test; do
+    .venv/bin/uv pip compile "requirements/$set.in" --quiet --generate-hashes --python-version 3.12 \
+      --python-platform x86_64-manylinux_2_28 --output-file "requirements/$set.txt" "$@"
+  done
 }
 
 cmd="${1:-run}"; shift || true
@@ -42,7 +53,11 @@ case "$cmd" in
     setup
     exec .venv/bin/python -m bench "$@"
     ;;
+  lock)
+    setup
+    lock "$@"
+    ;;
   *)
-    echo "usage: ./dev.sh run|test|bench|setup" >&2; exit 2
+    echo "usage: ./dev.sh run|test|bench|setup|lock" >&2; exit 2
     ;;
 esac

@@ -6,6 +6,13 @@ import json
 import math
 from pathlib import Path
 
+SERVER_FLAGS = {
+    "uvicorn": "uvicorn `--ws websockets-sansio` (production)",
+    "uvicorn-websockets": "uvicorn `--ws websockets` (deprecated)",
+    "uvicorn-wsproto": "uvicorn `--ws wsproto`",
+    "daphne": "daphne",
+}
+
 TARGETS_DOC = "issue 8; 2 cores, every process on one machine"
 
 
@@ -106,7 +113,8 @@ def markdown(res: dict) -> str:
         f"process(es), PostgreSQL, Redis, the Celery worker and {meta.get('client_processes')} bench client "
         "processes (asyncio + websockets).",
         "",
-        f"Server: `{meta.get('server')}` — uvicorn, `--ws websockets`, `--ws-per-message-deflate false`, "
+        f"Server: `{meta.get('server')}` — {SERVER_FLAGS.get(meta.get('server'), meta.get('server'))}, "
+        "`--ws-per-message-deflate false`, "
         "`--lifespan off`, `--log-level warning`; Django settings with DEBUG off, PostgreSQL + "
         "RedisPubSubChannelLayer + Redis cache + a Celery worker. Baseline: `bench/relay.py`, a bare relay "
         "(no auth, no database, no channel layer) on the same server and flags.",

@@ -10,7 +10,7 @@ Phases (see bench/README.md for what each figure means):
   connect    new users: sign-in POST + socket open + auth.ok per second
   blast      one pairing request to M online mitras with live sockets
   scale-out  the same saturation with 2 server processes
-  servers    (--compare-servers) uvicorn websockets-sansio / wsproto and daphne
+  servers    (--compare-servers) uvicorn websockets (deprecated) / wsproto and daphne
   explain    EXPLAIN ANALYZE of the hot queries, query counts per operation
 """
 
@@ -608,7 +608,7 @@ class Bench:
         self.result["scaleout"] = out
 
     def phase_servers(self) -> None:
-        kinds = [k for k in ("uvicorn", "uvicorn-sansio", "uvicorn-wsproto", "daphne")
+        kinds = [k for k in ("uvicorn", "uvicorn-websockets", "uvicorn-wsproto", "daphne")
                  if k != self.args.server or "project" not in self.result["chat"]]
         n = self.cfg["pairs"]
         out = {}
@@ -761,10 +761,12 @@ def main() -> None:
     parser.add_argument("--sockets", type=int, help="idle sockets held by one process (default 5000; 300 quick)")
     parser.add_argument("--pairs", type=int, help="chat pairs (default 150; 40 quick)")
     parser.add_argument("--rates", help="fixed offered rates, msg/s, comma-separated (default 100,200,300,500,700)")
-    parser.add_argument("--server", default="uvicorn", choices=["uvicorn", "uvicorn-sansio", "uvicorn-wsproto", "daphne"],
-                        help="server stack for the main figures (default: uvicorn with websockets)")
+    parser.add_argument("--server", default="uvicorn",
+                        choices=["uvicorn", "uvicorn-websockets", "uvicorn-wsproto", "daphne"],
+                        help="server stack for the main figures (default: uvicorn with websockets-sansio, "
+                             "as in production)")
     parser.add_argument("--compare-servers", action="store_true",
-                        help="also measure uvicorn websockets-sansio, uvicorn wsproto and daphne")
+                        help="also measure uvicorn's deprecated websockets implementation, wsproto and daphne")
     parser.add_argument("--client-procs", type=int, default=2, help="bench client processes (default 2)")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profile")
     parser.add_argument("--no-install", action="store_true",

@@ -27,8 +27,8 @@ PY = sys.executable
 
 SERVER_KINDS = {
     # name -> how to start it; "uvicorn" is the production configuration.
-    "uvicorn": {"server": "uvicorn", "ws": "websockets"},
-    "uvicorn-sansio": {"server": "uvicorn", "ws": "websockets-sansio"},
+    "uvicorn": {"server": "uvicorn", "ws": "websockets-sansio"},  # what halobestie.serve runs
+    "uvicorn-websockets": {"server": "uvicorn", "ws": "websockets"},  # uvicorn's deprecated implementation
     "uvicorn-wsproto": {"server": "uvicorn", "ws": "wsproto"},
     "daphne": {"server": "daphne"},
 }
@@ -147,9 +147,11 @@ class Stack:
             "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099",
             "PUSH_BACKEND": "log",
             "LOG_LEVEL": "WARNING",
-            # Every bench user signs in from 127.0.0.1: the per-address sign-in limit would
-            # measure the throttle, not the server.
+            # Every bench user signs in from 127.0.0.1: the address ceiling would measure the
+            # throttle, not the server.
             "THROTTLE_SIGN_IN": "1000000/min",
+            "THROTTLE_SIGN_IN_TOKEN": "1000000/min",
+            "THROTTLE_SIGN_IN_ADDRESS": "1000000/min",
             "THROTTLE_PAIRING": "1000000/min",
             "THROTTLE_MESSAGES": "1000000/min",
             "PYTHONUNBUFFERED": "1",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from halobestie.realtime import client_group, mitra_group, send_on_commit
+from halobestie.realtime import built_once, client_group, mitra_group, send_on_commit
 
 from .models import Extension, Transaction
 from .selectors import extension_data, payment_data
@@ -35,7 +35,15 @@ def extension_requested(ext: Extension, *, client_id, mitra_id) -> None:
 
 
 def extension_updated(ext: Extension, *, client_id, mitra_id, tx: Transaction | None = None) -> None:
-    data = _extension_payload(ext, tx)
+    """Once per state change, to both. The payment is read after commit, so an accepted
+    extension carries its invoice URL if the invoice already exists (else payment.updated
+    brings it)."""
+
+    def build() -> dict:
+        fresh = Transaction.objects.filter(pk=tx.pk).first() if tx is not None else None
+        return _extension_payload(ext, fresh or tx)
+
+    data = built_once(build)
     send_on_commit(
         [
             (client_group(client_id), "extension.updated", data),

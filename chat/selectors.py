@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
 
 from halobestie.errors import ApplicationError
 from halobestie.ids import parse_uuid
@@ -29,26 +31,44 @@ def session_for(user, session_id) -> Session:
     return session
 
 
+def _digits(raw) -> int | None:
+    """A whole number written as digits only (int() would also take " 5", "+5" and "5_0")."""
+    return int(raw) if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 19 else None
+
+
 def parse_limit(raw) -> int:
     if raw in (None, ""):
         return DEFAULT_LIMIT
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
+    value = _digits(raw)
+    if value is None:
         raise ApplicationError("validation_error", "limit must be a number.",
-                               fields={"limit": ["A valid integer is required."]}) from None
+                               fields={"limit": ["A valid integer is required."]})
     if not 1 <= value <= MAX_LIMIT:
         raise ApplicationError("validation_error", "limit must be between 1 and 200.",
                                fields={"limit": ["Must be between 1 and 200."]})
     return value
 
 
+# A sessions cursor: the last row's created_at in microseconds since the epoch, and its id.
+# Any text of this form is a valid cursor (it pages from that point), so the schema can say
+# exactly what is accepted.
+CURSOR_PATTERN = r"^[0-9]{16}_[0-9a-f]{32}$"
+_CURSOR = re.compile(CURSOR_PATTERN)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _encode_cursor(created_at: datetime, pk) -> str:
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{pk}".encode()).decode().rstrip("=")
+    micros = (created_at - _EPOCH) // timedelta(microseconds=1)  # exact, no float
+    return f"{micros:016d}_{uuid.UUID(str(pk)).hex}"
 
 
 def _decode_cursor(cursor: str):
-    try:
+    if _CURSOR.match(cursor):
+        micros, pk = cursor.split("_")
+        return _EPOCH + timedelta(microseconds=int(micros)), uuid.UUID(hex=pk)
+    try:  # the earlier base64 form, for cursors an app still holds across an upgrade
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, pk = raw.split("|", 1)
         return datetime.fromisoformat(stamp), parse_uuid(pk)
@@ -82,11 +102,8 @@ def sessions_page(user, *, state: str | None, cursor: str | None, limit: int):
 def parse_after_seq(raw) -> int | None:
     if raw in (None, ""):
         return None
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        value = -1
-    if value < 0 or value > 2**62:
+    value = _digits(raw)
+    if value is None or value > 2**62:
         raise ApplicationError("validation_error", "after_seq must be a whole number from 0.",
                                fields={"after_seq": ["A whole number from 0 is required."]})
     return value

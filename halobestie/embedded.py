@@ -19,7 +19,9 @@ def banner(host: str, port: int, internal_port: int) -> str:
     if settings.WEBCHAT_DEV_SIGN_IN:
         lines.append("    development sign-in: any 6-digit OTP code; production refuses this mode")
     lines += [
+        f"  Socket protocol:         http://{host}:{port}/api/docs/sockets/",
         f"  Control center (staff):  http://{host}:{internal_port}/   admin: /admin/",
+        f"  A whole session, scripted: .venv/bin/python examples/walkthrough.py --base-url http://{host}:{port}",
         "  Try the API: TOKEN=$(.venv/bin/python manage.py mint_token --role client) then",
         f"    curl -X POST -H \"Authorization: Bearer $TOKEN\" http://{host}:{port}/api/client/auth/session\n",
     ]
@@ -35,6 +37,7 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
 
+    from halobestie import serve
     from halobestie.timers import Ticker
 
     call_command("migrate", verbosity=0)
@@ -48,16 +51,16 @@ def main() -> None:
     if settings.EMBEDDED:
         ticker.start()
 
-    common = {"host": host, "lifespan": "off", "ws_max_size": 1 << 20, "ws_per_message_deflate": False,
-              "log_level": os.environ.get("UVICORN_LOG_LEVEL", "warning")}
-    public = uvicorn.Server(uvicorn.Config("halobestie.asgi:application", port=port, **common))
-    internal = uvicorn.Server(uvicorn.Config("halobestie.asgi_internal:application", port=internal_port, **common))
+    # The production flags (halobestie.serve), on loopback and quieter.
+    common = {"host": host, "log_level": os.environ.get("UVICORN_LOG_LEVEL", "warning")}
+    public = uvicorn.Server(uvicorn.Config(**serve.options("web", port=port, **common)))
+    internal = uvicorn.Server(uvicorn.Config(**serve.options("internal", port=internal_port, **common)))
 
-    async def serve():
+    async def serve_both():
         await asyncio.gather(public.serve(), internal.serve())
 
     try:
-        asyncio.run(serve())
+        asyncio.run(serve_both())
     finally:
         ticker.stop()
 

@@ -7,9 +7,10 @@ state change sends nothing, and all events of one transaction leave in one batch
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -17,7 +18,7 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
-Event = tuple[str, str, dict]  # (group, type, data)
+Event = tuple[str, str, dict | Callable[[], dict]]  # (group, type, data or its builder)
 
 
 def client_group(client_id) -> str:
@@ -58,13 +59,22 @@ async def send_events_now(events: Iterable[Event]) -> None:
 
 def _send_sync(events: list[Event]) -> None:
     try:
-        async_to_sync(send_events_now)(events)
+        # A callable payload is built now, after commit: it shows what was committed by then
+        # (e.g. an invoice URL created by an earlier on-commit task), not what was known
+        # when the event was queued.
+        async_to_sync(send_events_now)([(g, t, d() if callable(d) else d) for g, t, d in events])
     except Exception as exc:  # noqa: BLE001 - delivery is best effort by design
         logger.warning("socket event delivery failed: %s", type(exc).__name__)
 
 
+def built_once(build: Callable[[], dict]) -> Callable[[], dict]:
+    """A payload builder for several groups: built (and queried) once per send."""
+    return functools.cache(build)
+
+
 def send_on_commit(events: Iterable[Event]) -> None:
-    """Queue socket events to leave after the current transaction commits."""
+    """Queue socket events to leave after the current transaction commits. A payload may be
+    a dict, or a zero-argument callable that builds it after commit."""
     batch = list(events)
     if batch:
         transaction.on_commit(lambda: _send_sync(batch))

@@ -1,5 +1,13 @@
-"""REST throttles (on the Django cache: Redis in production). Hard limits live in the DB."""
+"""REST throttles (on the Django cache: Redis in production). Hard limits live in the DB.
 
+Indonesian carriers put many users behind one address (carrier-grade NAT), so nothing is
+limited per address except a generous flood ceiling on sign-in. Sign-in is limited per
+verified Firebase user, and per token (counted before the token is verified, so a
+replayed token costs no verification). A token never appears in a cache key or a log:
+only a digest of it does.
+"""
+
+import hashlib
 import logging
 
 from rest_framework.throttling import SimpleRateThrottle
@@ -7,28 +15,86 @@ from rest_framework.throttling import SimpleRateThrottle
 logger = logging.getLogger(__name__)
 
 
-class _PrincipalThrottle(SimpleRateThrottle):
+def token_digest(token: str) -> str:
+    """What stands for a token in cache keys: a SHA-256 digest, never the token."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+def _bearer(request) -> str:
+    parts = request.META.get("HTTP_AUTHORIZATION", "").split()
+    return parts[1] if len(parts) == 2 and parts[0].lower() == "bearer" else ""
+
+
+class _FailOpenThrottle(SimpleRateThrottle):
+    """A fixed-window counter on the cache (Redis INCR: atomic across threads and web
+    processes, unlike DRF's read-modify-write history list, and O(1) per request even for a
+    1,200/min ceiling). A window may let through up to twice the rate across its edge."""
+
     def allow_request(self, request, view):
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        now = self.timer()
+        window = int(now // self.duration)
+        self.retry_after = (window + 1) * self.duration - now
+        key = f"{key}_{window}"
         # A rate limit protects; it must not take the API down with the cache. If Redis is
         # unreachable the request goes through (hard limits are database constraints).
         try:
-            return super().allow_request(request, view)
+            self.cache.add(key, 0, timeout=self.duration + 1)
+            count = self.cache.incr(key)
+        except ValueError:  # the window's key expired between add and incr: a new window
+            return True
         except Exception as exc:  # noqa: BLE001 - any cache backend failure
             logger.warning("throttle %s skipped: cache unavailable (%s)", self.scope, type(exc).__name__)
             return True
+        return count <= self.num_requests
+
+    def wait(self):
+        return max(1.0, getattr(self, "retry_after", self.duration))
+
+    def key_for(self, ident: str | None) -> str | None:
+        return self.cache_format % {"scope": self.scope, "ident": ident} if ident else None
+
+
+class _PrincipalThrottle(_FailOpenThrottle):
+    """Per signed-in client or mitra (the principal's id)."""
 
     def get_cache_key(self, request, view):
-        user = request.user
-        ident = getattr(user, "pk", None) or getattr(getattr(user, "identity", None), "uid", None)
-        return self.cache_format % {"scope": self.scope, "ident": ident or self.get_ident(request)}
+        return self.key_for(str(getattr(request.user, "pk", "") or "") or None)
 
 
-class SignInThrottle(_PrincipalThrottle):
+class SignInAddressThrottle(_FailOpenThrottle):
+    """The flood ceiling per address. REMOTE_ADDR only: uvicorn has already replaced it with
+    the X-Forwarded-For client for trusted load balancers (TRUSTED_PROXIES); the header
+    itself is never read here, so a client cannot choose its own address."""
+
+    scope = "sign_in_address"
+
+    def get_cache_key(self, request, view):
+        return self.key_for(request.META.get("REMOTE_ADDR") or "unknown")
+
+
+class SignInTokenThrottle(_FailOpenThrottle):
+    """Per presented token, before it is verified (a replayed or junk token is cheap to refuse)."""
+
+    scope = "sign_in_token"
+
+    def get_cache_key(self, request, view):
+        token = _bearer(request)
+        return self.key_for(token_digest(token) if token else None)
+
+
+class SignInThrottle(_FailOpenThrottle):
+    """Per verified Firebase user (uid), whichever token or address they come with."""
+
     scope = "sign_in"
 
     def get_cache_key(self, request, view):
-        # Per address: sign-in is where token guessing would happen.
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        identity = getattr(request.user, "identity", None)
+        return self.key_for(getattr(identity, "uid", None))
 
 
 class PairingCreateThrottle(_PrincipalThrottle):

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime
 
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 from django.db import close_old_connections, transaction
 from django.utils.module_loading import import_string
 
@@ -30,6 +32,17 @@ SWEEPERS = [
     "chat.services.care.care_sweep",
     "chat.services.triage.crisis_oncall_sweep",
 ]
+
+
+# When the sweep last ran (epoch seconds), shared through the cache: /api/shared/ready reads it.
+SWEEP_TICK_KEY = "sweep:last_tick"
+
+
+def record_sweep_tick() -> None:
+    try:
+        cache.set(SWEEP_TICK_KEY, time.time(), timeout=None)
+    except Exception:  # noqa: BLE001 - readiness reports the cache itself
+        logger.warning("could not record the sweep tick")
 
 
 def eta_tasks_enabled() -> bool:
@@ -61,6 +74,7 @@ def run_sweep() -> dict[str, int]:
             done[path.rsplit(".", 1)[1]] = fn()
         except Exception:
             logger.exception("sweeper %s failed", path)
+    record_sweep_tick()  # readiness reports how long ago the clock last ran
     return done
 
 

@@ -11,6 +11,7 @@ from notifications.api import urls as notifications_urls
 from pairing.api import urls as pairing_urls
 
 from . import health
+from .sockets import asyncapi
 
 client_api = [
     *accounts_urls.client_urlpatterns,
@@ -26,6 +27,7 @@ mitra_api = [
 ]
 shared_api = [
     path("health", health.HealthView.as_view(), name="health"),
+    path("ready", health.ReadinessView.as_view(), name="ready"),
     *notifications_urls.shared_urlpatterns,
     *billing_urls.shared_urlpatterns,
 ]
@@ -37,6 +39,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    # The socket protocol (AsyncAPI 3), next to the OpenAPI docs.
+    path("api/asyncapi.yaml", asyncapi.AsyncApiYamlView.as_view(), name="asyncapi-yaml"),
+    path("api/asyncapi.json", asyncapi.AsyncApiJsonView.as_view(), name="asyncapi-json"),
+    path("api/docs/sockets/", asyncapi.SocketDocsView.as_view(), name="api-docs-sockets"),
     *billing_urls.public_page_urlpatterns,
     path("", include("webchat.urls")),
 ]

@@ -253,7 +253,10 @@ class FcmBackend:
                 result.retry_after = max(result.retry_after, _retry_after(reply.exception))
             name = type(reply.exception).__name__
             errors[name] = errors.get(name, 0) + 1
-        logger.info(
+        # A clean batch is routine (DEBUG); one with dead, retried or failed devices is not.
+        level = logging.INFO if len(result.delivered) < len(targets) else logging.DEBUG
+        logger.log(
+            level,
             "push batch: type=%s devices=%d delivered=%d dead=%d retry=%d failed=%d errors=%s",
             push.event, len(targets), len(result.delivered), len(result.dead), len(result.retry),
             len(result.failed), errors or "-",

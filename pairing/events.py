@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from accounts.selectors import client_name_for_mitra, platform_settings
 from halobestie.realtime import client_group, mitra_group, send_on_commit
 
@@ -30,9 +32,16 @@ def offer_withdrawn(request_id, mitra_ids, reason: str) -> None:
     send_on_commit((mitra_group(mid), "pairing.offer_withdrawn", data) for mid in mitra_ids)
 
 
-def matched(request: PairingRequest, session_payload: dict) -> None:
-    send_on_commit([(client_group(request.client_id), "pairing.matched",
-                     {"request_id": str(request.id), "session": session_payload})])
+def matched(request: PairingRequest, session_payload: dict | Callable[[], dict]) -> None:
+    """`session_payload` may be a builder: then the session is read after commit, so a paid
+    session's `payment.invoice_url` is there if the invoice already exists."""
+    request_id = str(request.id)
+
+    def data() -> dict:
+        return {"request_id": request_id,
+                "session": session_payload() if callable(session_payload) else session_payload}
+
+    send_on_commit([(client_group(request.client_id), "pairing.matched", data)])
 
 
 def expired(request: PairingRequest) -> None:

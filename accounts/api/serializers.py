@@ -1,6 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from halobestie.fields import StrictCharField
+
 from ..models import Client, Mitra
 
 
@@ -28,9 +30,9 @@ class MitraSerializer(serializers.ModelSerializer):
 
 
 class DisplayNameInput(serializers.Serializer):
-    display_name = serializers.CharField(max_length=60, trim_whitespace=True, allow_blank=False)
+    display_name = StrictCharField(max_length=60, trim_whitespace=True, allow_blank=False)
 
 
 class OptionalDisplayNameInput(serializers.Serializer):
-    display_name = serializers.CharField(max_length=60, trim_whitespace=True, required=False,
+    display_name = StrictCharField(max_length=60, trim_whitespace=True, required=False,
                                          allow_blank=True)

@@ -3,8 +3,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from halobestie.throttles import SignInThrottle
-
 from .. import privacy, services
 from ..authentication import ensure_not_mitra
 from .base import ClientAPIView, MitraAPIView, SignInAPIView
@@ -12,8 +10,7 @@ from .serializers import ClientSerializer, DisplayNameInput, MitraSerializer, Op
 
 
 class ClientAuthSessionView(SignInAPIView):
-    throttle_classes = [SignInThrottle]
-
+    accepts_null_body = True  # the body is optional; JSON null is read as no body
     @extend_schema(request=OptionalDisplayNameInput, responses={200: ClientSerializer, 201: ClientSerializer},
                    operation_id="client_auth_session")
     def post(self, request):
@@ -55,8 +52,6 @@ class ClientExportView(ClientAPIView):
 
 
 class MitraAuthSessionView(SignInAPIView):
-    throttle_classes = [SignInThrottle]
-
     @extend_schema(request=None, responses=MitraSerializer, operation_id="mitra_auth_session")
     def post(self, request):
         mitra = services.mitra_sign_in(identity=request.user.identity)

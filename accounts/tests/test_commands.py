@@ -156,6 +156,19 @@ def test_mint_token_prints_usable_tokens():
         run("mint_token", "--role", "mitra")
 
 
+def test_mint_token_uid_is_the_same_client_every_time():
+    def sign_in(token):
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return api.post("/api/client/auth/session")
+
+    first = sign_in(run("mint_token", "--role", "client", "--uid", "ani").strip())
+    again = sign_in(run("mint_token", "--role", "client", "--uid", "ani").strip())
+    other = sign_in(run("mint_token", "--role", "client").strip())
+    assert (first.status_code, again.status_code, other.status_code) == (201, 200, 201)
+    assert first.json()["id"] == again.json()["id"] != other.json()["id"]
+
+
 def test_mint_token_is_refused_outside_emulator_mode():
     with override_settings(FIREBASE_AUTH_EMULATOR_HOST=""), pytest.raises(CommandError, match="emulator"):
         run("mint_token", "--role", "client")

@@ -152,11 +152,10 @@ def transaction_invoice_expire(*, transaction_id) -> bool:
 
 
 def _publish(tx: Transaction) -> None:
-    """payment.updated to the client; for an extension also extension.updated to both."""
+    """The invoice URL exists: payment.updated to the client (with `extension_id` for an
+    extension). Not extension.updated again: the extension did not change state, and the
+    apps got extension.updated(accepted) once per device when the mitra accepted."""
     events.payment_updated(tx)
-    if tx.extension_id:
-        ext = Extension.objects.select_related("tier", "session").get(pk=tx.extension_id)
-        events.extension_updated(ext, client_id=ext.session.client_id, mitra_id=ext.session.mitra_id, tx=tx)
 
 
 # --- expiring ------------------------------------------------------------------------------

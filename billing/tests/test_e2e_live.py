@@ -96,6 +96,9 @@ def test_paid_session_and_extension_end_to_end(live_xendit, fake_xendit, session
                     "session.updated", id=sid, ends_at=(ends_at + timedelta(minutes=15)).isoformat()
                 )
                 assert moved["data"]["pending_extension"] is None
+                # Each state change once per device: the invoice URL came by payment.updated.
+                states = [f["data"]["state"] for f in ws.events("extension.updated") if f["data"]["id"] == ext_id]
+                assert states.count("accepted") == 1 and states.count("applied") == 1, states
 
             # A wrong token is refused over HTTP too.
             r = await http.post(

@@ -1,5 +1,6 @@
 """The sandbox pay page in real headless Chromium, against the real public server."""
 
+import re
 import shutil
 
 import httpx
@@ -55,6 +56,7 @@ def test_pay_in_the_sandbox_page_activates_the_session(sandbox_server, session_t
             page.goto(invoice_url)
             expect(page.get_by_test_id("amount")).to_have_text("Rp50.000")
             expect(page.get_by_test_id("status")).to_have_text("pending")
+            expect(page.get_by_test_id("expires")).to_have_text(re.compile(r"^\d{2} \w{3} \d{4} \d{2}:\d{2} WIB$"))
             page.get_by_role("button", name="Bayar").click()
             expect(page.get_by_role("status")).to_contain_text("Pembayaran berhasil")
             expect(page.get_by_test_id("status")).to_have_text("paid")

@@ -1,5 +1,7 @@
 """The sandbox gateway: its invoice page pays or expires through the webhook's service."""
 
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.test import Client as DjangoClient
 
@@ -35,6 +37,9 @@ def test_sandbox_invoice_url_and_page(sandbox, client_ani, mitra_budi, session_t
     html = page.content.decode()
     assert "Rp50.000" in html and ">Bayar<" in html and ">Kedaluwarsa<" in html
     assert "Ani" not in html  # no client name on a payment page
+    # The deadline in Western Indonesia Time, zone named (the payer is in Indonesia).
+    wib = tx.expires_at.astimezone(ZoneInfo("Asia/Jakarta")).strftime("%d %b %Y %H:%M")
+    assert f'data-testid="expires">{wib} WIB<' in html, html
 
     # Without the CSRF token the form is refused.
     assert browser.post(_path(tx), {"action": "pay"}).status_code == 403

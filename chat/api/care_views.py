@@ -5,6 +5,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.api.base import ClientAPIView
+from halobestie.fields import StrictCharField
 
 from ..models import SessionReport
 from ..services import care
@@ -12,7 +13,7 @@ from ..services import care
 
 class ReportInput(serializers.Serializer):
     reason = serializers.ChoiceField(SessionReport.Reason.values)
-    note = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    note = StrictCharField(max_length=1000, required=False, allow_blank=True)
 
 
 ReportSerializer = inline_serializer("SessionReport", {

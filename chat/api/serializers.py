@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from halobestie.fields import StrictCharField, StrictIntegerField
 from pricing.shapes import TierSerializer
 
 from .. import rules
@@ -106,8 +107,8 @@ class TranscriptSerializer(serializers.Serializer):
 
 
 class MessageInput(serializers.Serializer):
-    client_message_id = serializers.CharField(max_length=64, trim_whitespace=False)
-    body = serializers.CharField(max_length=rules.MAX_BODY, trim_whitespace=False)
+    client_message_id = StrictCharField(max_length=64, trim_whitespace=False)
+    body = StrictCharField(max_length=rules.MAX_BODY, trim_whitespace=False, visible=True)
 
     def validate_body(self, value: str) -> str:
         if not value.strip():
@@ -116,12 +117,12 @@ class MessageInput(serializers.Serializer):
 
 
 class EndInput(serializers.Serializer):
-    reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    reason = StrictCharField(max_length=200, required=False, allow_blank=True)
 
 
 class FeedbackInput(serializers.Serializer):
-    rating = serializers.IntegerField(min_value=1, max_value=5)
-    comment = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    rating = StrictIntegerField(min_value=1, max_value=5)
+    comment = StrictCharField(max_length=1000, required=False, allow_blank=True)
 
 
 class FeedbackSerializer(serializers.Serializer):

@@ -27,6 +27,8 @@ from .serializers import (
 )
 
 STATE_PARAM = OpenApiParameter("state", str, enum=["live", "past"], required=False)
+CURSOR_PARAM = OpenApiParameter("cursor", {"type": "string", "pattern": selectors.CURSOR_PATTERN}, required=False,
+                                description="`next` of the previous page")
 LIMIT_PARAM = OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 200}, required=False,
                                description="1..200, default 50")
 PAGE_PARAMS = [
@@ -46,7 +48,7 @@ class _Role:
 
 
 class SessionListView(_Role):
-    @extend_schema(parameters=[STATE_PARAM, OpenApiParameter("cursor", str, required=False), LIMIT_PARAM],
+    @extend_schema(parameters=[STATE_PARAM, CURSOR_PARAM, LIMIT_PARAM],
                    responses=SessionPageSerializer)
     def get(self, request):
         rows, next_cursor = selectors.sessions_page(
@@ -63,6 +65,7 @@ class SessionDetailView(_Role):
 
 
 class SessionEndView(_Role):
+    accepts_null_body = True  # the body is optional; JSON null is read as no body
     @extend_schema(request=EndInput, responses=SessionSerializer)
     def post(self, request, session_id):
         data = EndInput(data={} if request.data is None else request.data)  # a body, if any, is an object

@@ -88,8 +88,9 @@ def session_start_from_offer(*, request_id, mitra) -> Session:
         request = pairing_request_claim(request_id=request_id, mitra=mitra, now=now)
         session = _session_create(request=request, mitra=mitra, now=now)
         session = Session.objects.select_related("client", "mitra").get(pk=session.pk)
+        # Built after commit: a paid session's invoice may exist by then (see pairing.events.matched).
         pairing_request_mark_matched(request=request, mitra=mitra, session=session,
-                                     session_payload=session_data(session, "client"), now=now)
+                                     session_payload=lambda: session_data(_reload(session.pk), "client"), now=now)
     return session
 
 

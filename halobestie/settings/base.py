@@ -4,6 +4,8 @@ from pathlib import Path
 
 import environ
 
+from halobestie.api_docs import API_DESCRIPTION
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 
@@ -33,6 +35,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "halobestie.middleware.ApiJsonErrorsMiddleware",
+    "halobestie.middleware.AsyncFileStreamMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "halobestie.middleware.RequestIdMiddleware",
@@ -190,6 +194,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # How often the embedded ticker (and beat) look for overdue deadlines, seconds.
 SWEEP_INTERVAL = env.float("SWEEP_INTERVAL", default=2.0)
+# /api/shared/ready reports the sweep as late past this many seconds since its last tick.
+READY_SWEEP_MAX_AGE = env.float("READY_SWEEP_MAX_AGE", default=60.0)
 
 # --- REST --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -200,15 +206,24 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "halobestie.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "halobestie.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    # Rates per verified user or token, not per address (see halobestie/throttles.py).
     "DEFAULT_THROTTLE_RATES": {
         "sign_in": env("THROTTLE_SIGN_IN", default="30/min"),
+        "sign_in_token": env("THROTTLE_SIGN_IN_TOKEN", default="10/min"),
+        "sign_in_address": env("THROTTLE_SIGN_IN_ADDRESS", default="1200/min"),
         "pairing_create": env("THROTTLE_PAIRING", default="20/min"),
         "message_send": env("THROTTLE_MESSAGES", default="120/min"),
     },
+    # The client address is REMOTE_ADDR, which uvicorn sets from X-Forwarded-For only for
+    # TRUSTED_PROXIES; DRF must never read the header itself.
+    "NUM_PROXIES": 0,
 }
+# The load balancers whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's
+# --forwarded-allow-ips, set by halobestie.serve). Anyone else's headers are ignored.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
 SPECTACULAR_SETTINGS = {
     "TITLE": "Halo Bestie API",
-    "DESCRIPTION": "The contract of the client and mitra apps (see api.md).",
+    "DESCRIPTION": API_DESCRIPTION,
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
@@ -216,6 +231,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"PresenceStatusEnum": ["online", "offline"]},
     # Views validate PATCH bodies like any other (not partially): keep `required` in the schema.
     "COMPONENT_SPLIT_PATCH": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "halobestie.openapi.allow_empty_query_values",
+    ],
     # Swagger/Redoc assets served by us (no CDN: works offline and under our CSP).
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -279,5 +298,9 @@ LOGGING = {
         # 4xx warnings carry request paths (device tokens live in one); errors only.
         "django.request": {"level": "ERROR"},
         "httpx": {"level": "WARNING"},
+        # One INFO line per Celery task ("received", "succeeded") is one per push, per
+        # timer: noise in production. Failures still log at WARNING/ERROR.
+        "celery.app.trace": {"level": "WARNING"},
+        "celery.worker.strategy": {"level": "WARNING"},
     },
 }

@@ -36,7 +36,7 @@ FIREBASE_AUTH_EMULATOR_HOST = ""
 WEBCHAT_DEV_SIGN_IN = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-SECURE_REDIRECT_EXEMPT = [r"^api/shared/health$", r"^metrics$"]
+SECURE_REDIRECT_EXEMPT = [r"^api/shared/health$", r"^api/shared/ready$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True

@@ -30,6 +30,8 @@ REST_FRAMEWORK = {**REST_FRAMEWORK}  # noqa: F405
 # High enough never to bother a test; a server subprocess may be given real rates by env.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "sign_in": env("THROTTLE_SIGN_IN", default="1000/min"),
+    "sign_in_token": env("THROTTLE_SIGN_IN_TOKEN", default="1000/min"),
+    "sign_in_address": env("THROTTLE_SIGN_IN_ADDRESS", default="100000/min"),
     "pairing_create": env("THROTTLE_PAIRING", default="1000/min"),
     "message_send": env("THROTTLE_MESSAGES", default="5000/min"),
 }

@@ -81,10 +81,11 @@ def _same_origin(origin: str, headers: dict) -> bool:
 
 
 class FrameError(Exception):
-    def __init__(self, code: str, detail: str):
+    def __init__(self, code: str, detail: str, **extra):
         super().__init__(detail)
         self.code = code
         self.detail = detail
+        self.extra = extra  # added fields of the error's data (e.g. valid_types)
 
 
 @socket_db(shed=False)
@@ -247,7 +248,8 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
                 raise FrameError("validation_error", "'data' must be an object.")
             await self._handle(frame_type, data, frame, ref)
         except FrameError as exc:
-            await self._send({"type": "error", "ref": ref, "data": {"code": exc.code, "detail": exc.detail}})
+            await self._send({"type": "error", "ref": ref,
+                              "data": {"code": exc.code, "detail": exc.detail, **exc.extra}})
         except ApplicationError as exc:
             body = exc.as_dict()
             await self._send({"type": "error", "ref": ref, "data": body})
@@ -272,7 +274,9 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
             raise FrameError("not_authenticated", "Authenticate first.")
         handler = handlers_for(self.role).get(frame_type)
         if handler is None:
-            raise FrameError("unknown_type", f"Unknown frame type '{frame_type[:40]}'.")
+            valid = self.frame_types()
+            raise FrameError("unknown_type", f"Unknown frame type '{frame_type[:40]}'. Valid types: {', '.join(valid)}.",
+                             valid_types=valid)
         started = time.perf_counter()
         try:
             result = await handler(self, data)
@@ -280,6 +284,10 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
             metrics.socket_handler_observe(frame_type, time.perf_counter() - started)
         if ref is not None:
             await self._send({"type": "ack", "ref": ref, "data": result or {}})
+
+    def frame_types(self) -> list[str]:
+        """Every frame type this socket accepts (asyncapi.yaml documents the same list)."""
+        return sorted({"auth", "ping", *handlers_for(self.role)})
 
     async def _send(self, frame: dict) -> None:
         if frame.get("ref") is None:

@@ -51,11 +51,15 @@ def server_env(**extra) -> dict:
 
 
 class LiveServer:
-    def __init__(self, app: str = "halobestie.asgi:application", *, workers: int = 1, env: dict | None = None):
+    def __init__(self, app: str = "halobestie.asgi:application", *, workers: int = 1, env: dict | None = None,
+                 entrypoint: str | None = None):
         self.app = app
         self.port = free_port()
         self.workers = workers
         self.extra_env = env or {}
+        # "web" / "internal": start the production launcher (`python -m halobestie.serve`)
+        # with its own flags instead of a bare uvicorn command line.
+        self.entrypoint = entrypoint
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -72,7 +76,12 @@ class LiveServer:
                "--ws-max-size", str(1 << 20)]
         if self.workers > 1:
             cmd += ["--workers", str(self.workers)]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=server_env(**self.extra_env))
+        extra = dict(self.extra_env)
+        if self.entrypoint:
+            cmd = [sys.executable, "-m", "halobestie.serve", self.entrypoint]
+            port_var = "PORT" if self.entrypoint == "web" else "INTERNAL_PORT"
+            extra = {"HOST": "127.0.0.1", port_var: self.port, "UVICORN_LOG_LEVEL": "warning", **extra}
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=server_env(**extra))
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.proc.poll() is not None:

@@ -74,7 +74,7 @@ def test_415_unsupported_media_type(client_ani):
 
 
 def test_429_throttled_with_retry_after(monkeypatch, client_ani):
-    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "sign_in": "2/min"}
+    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "sign_in": "2/day"}
     rest = {**api_settings.user_settings, "DEFAULT_THROTTLE_RATES": rates}
     with override_settings(REST_FRAMEWORK=rest):
         # DRF copies the rates onto the throttle class at import time.
@@ -90,7 +90,7 @@ def test_429_throttled_with_retry_after(monkeypatch, client_ani):
 
 
 def test_429_on_pairing_create_per_client(monkeypatch, client_ani, client_citra):
-    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "pairing_create": "1/min"}
+    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "pairing_create": "1/day"}
     rest = {**api_settings.user_settings, "DEFAULT_THROTTLE_RATES": rates}
     make_mitra("Budi", online=True)
     with override_settings(REST_FRAMEWORK=rest):

@@ -3,6 +3,8 @@
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
+from halobestie.fields import StrictCharField
+
 from ..models import Device
 
 # FCM registration tokens are URL-safe base64 with ':' separators, about 150-250 chars.
@@ -13,8 +15,8 @@ fcm_token_validator = RegexValidator(FCM_TOKEN_RE, "Not an FCM registration toke
 
 
 class DeviceInput(serializers.Serializer):
-    fcm_token = serializers.CharField(min_length=FCM_TOKEN_MIN, max_length=FCM_TOKEN_MAX,
-                                      trim_whitespace=False, validators=[fcm_token_validator])
+    fcm_token = StrictCharField(min_length=FCM_TOKEN_MIN, max_length=FCM_TOKEN_MAX,
+                                trim_whitespace=False, validators=[fcm_token_validator])
     platform = serializers.ChoiceField(choices=Device.Platform.choices)
 
 

@@ -63,7 +63,7 @@ def test_offer_blast_to_600_mitras_is_one_task_in_two_batches(fake_fcm, django_c
     tokens = {fcm_token(f"m{i}") for i in range(600)}
     Device.objects.bulk_create([Device(fcm_token=t, platform="android", mitra=m) for t, m in zip(tokens, mitras, strict=True)])
     ani = make_client("Ani")
-    caplog.set_level(logging.INFO, logger="notifications.push")
+    caplog.set_level(logging.DEBUG, logger="notifications.push")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         r = ani.api.post("/api/client/pairing-requests", {"free_trial": True}, format="json")
     assert r.status_code == 201
@@ -73,8 +73,11 @@ def test_offer_blast_to_600_mitras_is_one_task_in_two_batches(fake_fcm, django_c
     assert len(messages) == 600
     assert {m["token"] for m in messages} == tokens  # each device exactly once
     assert {m["data"]["request_id"] for m in messages} == {r.json()["id"]}
-    batches = [rec.getMessage() for rec in caplog.records if rec.getMessage().startswith("push batch:")]
+    records = [rec for rec in caplog.records if rec.getMessage().startswith("push batch:")]
+    batches = [rec.getMessage() for rec in records]
     assert [b.split(" devices=")[1].split(" ")[0] for b in batches] == ["500", "100"]
+    # Routine deliveries are DEBUG: production (INFO) logs no line per push.
+    assert {rec.levelno for rec in records} == {logging.DEBUG}
 
 
 def test_503_is_retried_by_the_task_for_the_failed_device_only(fake_fcm, django_capture_on_commit_callbacks,

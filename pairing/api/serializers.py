@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from halobestie.fields import StrictBooleanField, StrictCharField, StrictUUIDField
 from pricing.shapes import TierSerializer, tier_data
 
 from ..models import PairingRequest
@@ -34,10 +35,10 @@ def waiting_data(request: PairingRequest) -> dict:
 
 
 class PairingRequestInput(serializers.Serializer):
-    tier_id = serializers.UUIDField(required=False, allow_null=True)
-    free_trial = serializers.BooleanField(required=False, default=False)
-    topic = serializers.CharField(max_length=200, required=False, allow_blank=True, allow_null=True)
-    prefer_previous_mitra = serializers.BooleanField(required=False, default=False)
+    tier_id = StrictUUIDField(required=False, allow_null=True)
+    free_trial = StrictBooleanField(required=False, default=False)
+    topic = StrictCharField(max_length=200, required=False, allow_blank=True, allow_null=True)
+    prefer_previous_mitra = StrictBooleanField(required=False, default=False)
 
     def validate(self, attrs):
         if not attrs.get("free_trial") and not attrs.get("tier_id"):

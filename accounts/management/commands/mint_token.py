@@ -5,13 +5,15 @@ from halobestie.testing.tokens import mint_id_token
 
 
 class Command(BaseCommand):
-    help = "Emulator mode only: print a Firebase ID token for trying the API by hand."
+    help = ("Emulator mode only: print a Firebase ID token for trying the API by hand, e.g. "
+            "`mint_token --role client --uid ani` or `mint_token --role mitra --phone +6281100000001`.")
 
     def add_arguments(self, parser):
         parser.add_argument("--role", choices=["client", "mitra"], required=True)
         parser.add_argument("--phone", help="E.164 phone (required for mitras)")
         parser.add_argument("--anonymous", action="store_true", help="an anonymous client")
-        parser.add_argument("--uid", help="Firebase UID (default: derived from the phone, or random)")
+        parser.add_argument("--uid", help="Firebase UID: the same UID is the same user (client) every time; "
+                                          "default: derived from the phone for mitras, else random (a new client)")
         parser.add_argument("--lifetime", type=int, default=3600)
 
     def handle(self, *args, **options):
