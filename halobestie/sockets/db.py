@@ -43,6 +43,11 @@ class Gate:
             self.shedding = False
 
     def admit(self) -> None:
+        if self.shedding and self.waiting == 0:
+            # Nothing queued or running: the backlog is gone. Only admitted frames report
+            # their wait, so without this a process whose sockets send only shed frames
+            # (clients: no heartbeats) would refuse for ever (bench finding N1).
+            self.shedding = False
         if self.shedding:
             self.refused += 1
             raise ApplicationError("throttled", "The server is busy; retry this frame shortly.",

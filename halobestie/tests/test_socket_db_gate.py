@@ -22,7 +22,7 @@ def test_frames_run_in_parallel_and_overload_is_refused_not_queued(monkeypatch):
             running[0] += 1
             peak[0] = max(peak[0], running[0])
         release.wait(5)
-        time.sleep(0.02)
+        time.sleep(0.15)
         with lock:
             running[0] -= 1
         return n
@@ -35,15 +35,19 @@ def test_frames_run_in_parallel_and_overload_is_refused_not_queued(monkeypatch):
         first = [asyncio.create_task(slow_frame(i)) for i in range(8)]
         await asyncio.sleep(0.2)
         release.set()
-        done = await asyncio.gather(*first)  # six of them waited far past max_wait
-        assert sorted(done) == list(range(8))
+        for _ in range(500):  # the third frame starts after waiting far past max_wait
+            if gate.shedding:
+                break
+            await asyncio.sleep(0.01)
         assert gate.shedding
         refused = []
         try:
-            await slow_frame(99)
+            await slow_frame(99)  # the backlog is still there: refused at once, not queued
         except ApplicationError as exc:
             refused.append(exc.as_dict())
-        beat = await heartbeat()  # a heartbeat still passes while shedding
+        done = await asyncio.gather(*first)
+        assert sorted(done) == list(range(8))  # everything admitted completes
+        beat = await heartbeat()  # a heartbeat is never shed
         return refused, beat
 
     refused, beat = asyncio.run(scenario())
@@ -51,3 +55,18 @@ def test_frames_run_in_parallel_and_overload_is_refused_not_queued(monkeypatch):
     assert refused and refused[0]["code"] == "throttled" and refused[0]["retry_after"] > 0
     assert beat == "beat" and not gate.shedding  # the heartbeat started at once: the queue drained
     assert gate.refused == 1
+
+
+def test_an_idle_gate_reopens_even_if_only_shed_frames_arrive(monkeypatch):
+    """A process whose sockets send only write frames (clients send no heartbeats) must not
+    stay shut once its queue is empty."""
+    gate = db.Gate(threads=1, max_wait=0.05)
+    gate.shedding = True  # the last admitted frame had waited too long
+    monkeypatch.setattr(db, "_gate", gate)
+
+    @db.socket_db
+    def frame():
+        return "stored"
+
+    assert asyncio.run(frame()) == "stored"
+    assert gate.refused == 0
