@@ -47,6 +47,8 @@ def _sustained_text(suite: dict | None) -> str:
         return f"< {_f(first)} (missed the first rung)" if first else "—"
     if s.get("bounded_by_ladder"):
         return f"≥ {_f(s['rate'])} (kept up with the whole ladder)"
+    if s.get("stopped_at_twice_saturation"):
+        return f"≥ {_f(s['rate'])} (next rung over 2 x its saturation)"
     return f"**{_f(s['rate'])}**" + (f" (missed {_f(s['first_missed'])})" if s.get("first_missed") else "")
 
 
@@ -169,7 +171,8 @@ def markdown(res: dict) -> str:
     cfg = meta.get("config", {})
     nodemeta = meta.get("node") or {}
     title = ("what-if `" + meta["whatif"] + "` (bench/whatif_settings.py)" if meta.get("whatif")
-             else "TUNED settings (not the product)" if meta.get("settings_mode") == "tuned" else "latest result")
+             else "TUNED settings (not the product)" if meta.get("settings_mode") == "tuned"
+             else "quick run (a smoke test, not the figures)" if meta.get("mode") == "quick" else "latest result")
     lines = [
         f"# Halo Bestie benchmark — {title}",
         "",
@@ -286,8 +289,8 @@ def _latency_tables(res: dict) -> list[str]:
     lines = ["", "## Latency per offered rate (open loop)", "",
              "The sockets send in turn on a fixed schedule, whatever the replies; latency is send → the peer's "
              "receipt of `message.new` (project, Node) or of the relayed frame (relay). Cell: delivered msg/s · "
-             "p50 / p95 / p99 ms; ✗ = did not keep up; blank = not run (over 1.3 x its saturation, or past the first "
-             "rate it missed).", "",
+             "p50 / p95 / p99 ms; ✗ = did not keep up; blank = not run (the climb starts at 0.4 x the target's "
+             "closed-loop saturation and stops at the first rate it misses).", "",
              "| offered msg/s | " + " | ".join(label for _, label, _ in suites[:3]) + " |",
              "|---|" + "---|" * len(suites[:3])]
     for rate in rates:
