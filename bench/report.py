@@ -25,7 +25,9 @@ def _pcts(r: dict | None) -> str:
 def _ratio(a, b, pct: bool = True) -> str:
     if not a or not b:
         return "—"
-    return f"{100 * a / b:.0f}%" if pct else f"x{a / b:.2f}"
+    if pct:
+        return f"{100 * a / b:.1f}%" if a / b < 0.1 else f"{100 * a / b:.0f}%"
+    return f"x{a / b:.2f}"
 
 
 def _at(suite: dict | None, rate: float) -> dict | None:
@@ -38,10 +40,21 @@ def sustained(suite: dict | None) -> float | None:
     return ((suite or {}).get("sustained") or {}).get("rate")
 
 
+def relay_bound(suite: dict | None) -> bool:
+    """A relay whose closed-loop saturation is far above the rate it missed: what stopped
+    it was the load generator and the shared machine, not the relay."""
+    s = (suite or {}).get("sustained") or {}
+    sat = (suite or {}).get("saturation", {}).get("delivered_per_s") or 0
+    return suite is not None and suite.get("kind") in ("relay", "channels") and sat > 2 * (s.get("rate") or 0)
+
+
 def _sustained_text(suite: dict | None) -> str:
     if not suite:
         return "—"
     s = suite.get("sustained") or {}
+    if relay_bound(suite) and s.get("rate"):
+        return (f"≥ {_f(s['rate'])} (the load generator's limit here; its saturation is "
+                f"{_f(suite['saturation']['delivered_per_s'])})")
     if s.get("rate") is None:
         first = suite["rates"][0]["offered_per_s"] if suite.get("rates") else None
         return f"< {_f(first)} (missed the first rung)" if first else "—"
@@ -49,6 +62,8 @@ def _sustained_text(suite: dict | None) -> str:
         return f"≥ {_f(s['rate'])} (kept up with the whole ladder)"
     if s.get("stopped_at_twice_saturation"):
         return f"≥ {_f(s['rate'])} (next rung over 2 x its saturation)"
+    if s.get("floor"):
+        return f"≥ **{_f(s['rate'])}** (twice it was carried too: a floor)"
     return f"**{_f(s['rate'])}**" + (f" (missed {_f(s['first_missed'])})" if s.get("first_missed") else "")
 
 
@@ -99,6 +114,8 @@ def targets(res: dict) -> list[dict]:
             throttled = over["refused"].get("throttled", 0)
             other = over["refused_total"] - throttled
             ok = carried >= 0.9 * ps and over["lost_acked"] == 0 and over["unanswered"] == 0 and not other
+            if proj["sustained"].get("floor"):
+                ok = None  # twice the (underestimated) sustained rate was carried: not an overload
             add(f"offered twice the sustained rate ({_f(over['offered_per_s'])} msg/s)",
                 "≥ 90% of sustained delivered, the rest `throttled`, nothing acked and lost",
                 f"{_f(carried)} msg/s delivered ({_f(100 * carried / ps)}% of sustained), {throttled} throttled, "
@@ -209,7 +226,8 @@ def markdown(res: dict) -> str:
               "|---|---|---|---|---|---|"]
     ps, ns, rs = sustained(proj), sustained(node), sustained(relay)
     lines.append(f"| sustained msg/s (delivered end to end) | {_sustained_text(proj)} | {_sustained_text(node)} | "
-                 f"{_sustained_text(relay)} | {_ratio(ps, ns)} | {_ratio(ps, rs)} |")
+                 f"{_sustained_text(relay)} | {_ratio(ps, ns)} | "
+                 f"{'≤ ' + _ratio(ps, rs) if relay_bound(relay) else _ratio(ps, rs)} |")
 
     def sat(s):
         return (s or {}).get("saturation", {}).get("delivered_per_s")
