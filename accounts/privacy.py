@@ -13,63 +13,32 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from halobestie.errors import ApplicationError
-
+from . import hooks
 from .models import Client
-
-PURGED_BODY = "[pesan dihapus]"
 
 
 def client_export(*, client: Client) -> dict:
-    from billing.models import Transaction
-    from chat.events import message_data
-    from chat.models import Message, Session
-
-    sessions = []
-    for session in Session.objects.filter(client=client).select_related("mitra").order_by("created_at"):
-        messages = Message.objects.filter(session=session).order_by("seq")
-        sessions.append({
-            "id": str(session.id), "state": session.state, "mitra": session.mitra.display_name,
-            "free_trial": session.free_trial, "minutes": session.minutes,
-            "started_at": session.started_at.isoformat() if session.started_at else None,
-            "closed_at": session.closed_at.isoformat() if session.closed_at else None,
-            "messages": [message_data(m) for m in messages],
-        })
-    transactions = [
-        {"id": str(t.id), "kind": t.kind, "amount": t.amount, "status": t.status,
-         "created_at": t.created_at.isoformat(), "paid_at": t.paid_at.isoformat() if t.paid_at else None}
-        for t in Transaction.objects.filter(client=client).order_by("created_at")
-    ]
-    return {
+    """Everything we hold about the client: the profile here, each app's part by hook."""
+    export = {
         "exported_at": timezone.now().isoformat(),
         "client": {"id": str(client.id), "display_name": client.display_name, "is_anonymous": client.is_anonymous,
                    "phone": client.phone, "email": client.email, "created_at": client.created_at.isoformat()},
-        "sessions": sessions,
-        "transactions": transactions,
     }
+    for section in hooks.CLIENT_EXPORT(client=client):
+        export.update(section)
+    return export
 
 
 def client_delete(*, client: Client) -> None:
-    """Erase every free text the client wrote (messages, request topics, feedback
-    comments, report notes); a request still searching is cancelled through pairing, so
-    the mitras' offers are withdrawn."""
-    from chat.models import LIVE_STATES, Feedback, Message, Session, SessionReport
-    from notifications.models import Device
-    from pairing.models import PairingRequest
-    from pairing.services import pairing_request_cancel
-
+    """Erase every free text the client wrote and the profile. Each app does its part by
+    hook in this transaction (pairing cancels a searching request through its service, so
+    the mitras' offers are withdrawn, and blanks topics; chat blanks messages, feedback
+    comments and report notes and refuses during a live session; notifications forgets the
+    devices); a refusal rolls everything back."""
     now = timezone.now()
     with transaction.atomic():
         client = Client.objects.select_for_update().get(pk=client.pk)
-        if Session.objects.filter(client=client, state__in=LIVE_STATES).exists():
-            raise ApplicationError("conflict", "End your live session before deleting your account.")
-        for request_id in PairingRequest.objects.filter(client=client, state="searching").values_list("pk", flat=True):
-            pairing_request_cancel(client=client, request_id=request_id)
-        Message.objects.filter(session__client=client, sender="client").update(body=PURGED_BODY, body_purged_at=now)
-        PairingRequest.objects.filter(client=client).exclude(topic="").update(topic="")
-        Feedback.objects.filter(session__client=client).exclude(comment="").update(comment="")
-        SessionReport.objects.filter(client=client).exclude(note="").update(note="")
-        Device.objects.filter(client=client).delete()
+        hooks.CLIENT_DELETING(client=client, now=now)
         client.display_name = ""
         client.phone = ""
         client.email = ""
@@ -79,21 +48,10 @@ def client_delete(*, client: Client) -> None:
 
 
 def purge_expired_messages(*, now=None, days: int | None = None) -> int:
-    """Blank every client free text older than the retention period: message text in
-    finished sessions, and the request topics, feedback comments and report notes of the
-    same age. Returns the number of messages blanked."""
-    from chat.models import LIVE_STATES, Feedback, Message, SessionReport
-    from pairing.models import PairingRequest
-
+    """Retention: every app blanks client free text older than the retention period
+    (message text in finished sessions, request topics, feedback comments, report notes).
+    Returns the number of messages blanked."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=days if days is not None else settings.MESSAGE_RETENTION_DAYS)
     with transaction.atomic():
-        PairingRequest.objects.filter(created_at__lt=cutoff).exclude(state="searching").exclude(topic="").update(
-            topic="")
-        Feedback.objects.filter(created_at__lt=cutoff).exclude(comment="").update(comment="")
-        SessionReport.objects.filter(created_at__lt=cutoff).exclude(note="").update(note="")
-        return (
-            Message.objects.filter(created_at__lt=cutoff, body_purged_at__isnull=True)
-            .exclude(session__state__in=LIVE_STATES)
-            .update(body=PURGED_BODY, body_purged_at=now)
-        )
+        return sum(hooks.RETENTION_PURGE(cutoff=cutoff, now=now))

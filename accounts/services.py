@@ -108,13 +108,9 @@ def client_set_blocked(*, client: Client, blocked: bool, actor, reason: str = ""
                      after={"is_blocked": client.is_blocked, "blocked_reason": client.blocked_reason})
         if blocked:
             from halobestie.sockets.control import disconnect_user_on_commit
-            from pairing.models import PairingRequest
-            from pairing.services import pairing_request_cancel
 
-            # A blocked client cannot start a session: a request still searching goes too.
-            for request_id in PairingRequest.objects.filter(
-                    client=client, state=PairingRequest.State.SEARCHING).values_list("pk", flat=True):
-                pairing_request_cancel(client=client, request_id=request_id)
+            # A blocked client cannot start a session: pairing cancels a searching request.
+            hooks.CLIENT_BLOCKED(client=client)
             disconnect_user_on_commit(client)
     return client
 

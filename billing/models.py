@@ -1,35 +1,13 @@
-"""Pricing tiers, extensions, customer transactions and payment incidents."""
+"""Extensions, customer transactions and payment incidents (the price list is `pricing`)."""
 
 import uuid
 
 from django.db import models
 from django.db.models import Q
 
+from pricing.models import Tier  # noqa: F401 - the price list, re-exported for old imports
+
 PENDING_EXTENSION_STATES = ("requested", "accepted")
-
-
-class Tier(models.Model):
-    class Kind(models.TextChoices):
-        SESSION = "session"
-        EXTENSION = "extension"
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    name = models.CharField(max_length=60)
-    minutes = models.PositiveIntegerField()
-    price = models.PositiveIntegerField(help_text="IDR")
-    is_active = models.BooleanField(default=True)
-    sort_order = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["kind", "sort_order", "price"]
-        constraints = [
-            models.CheckConstraint(condition=Q(minutes__gt=0), name="tier_minutes_positive"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.minutes} min, Rp{self.price:,})"
 
 
 class Extension(models.Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from accounts.selectors import platform_settings
+from pricing import shapes
 
 from .models import PENDING_EXTENSION_STATES, Extension, Tier, Transaction
 
@@ -26,8 +27,7 @@ def payment_data(tx: Transaction | None) -> dict | None:
     }
 
 
-def tier_data(tier: Tier) -> dict:
-    return {"id": str(tier.id), "name": tier.name, "minutes": tier.minutes, "price": tier.price}
+tier_data = shapes.tier_data  # the price list's shape (pricing), used by the shapes here
 
 
 def extension_data(ext: Extension, *, tx=_UNSET) -> dict:
@@ -93,3 +93,13 @@ def pricing_data(client) -> dict:
             "eligible": free_trial_eligible(client),
         },
     }
+
+
+def session_payment_shape(*, session) -> dict | None:
+    """chat's SESSION_PAYMENT hook: the payment in the session shape."""
+    return session_payment(session)
+
+
+def session_pending_extension_shape(*, session) -> dict | None:
+    """chat's SESSION_PENDING_EXTENSION hook: the pending extension in the session shape."""
+    return session_pending_extension(session)

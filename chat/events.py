@@ -7,6 +7,7 @@ from django.utils import timezone
 from halobestie.realtime import client_group, mitra_group, send_on_commit
 
 from .models import Message, Session
+from .shapes import message_data, session_data
 
 SYSTEM_TEXT = {
     "session_active": "Sesi dimulai. Selamat bercerita, kamu aman di sini.",
@@ -26,30 +27,12 @@ SYSTEM_TEXT = {
 }
 
 
-def message_data(message: Message) -> dict:
-    """The api.md `message` shape. Plain dict: this is the hot path."""
-    return {
-        "id": str(message.id),
-        "session_id": str(message.session_id),
-        "seq": message.seq,
-        "client_message_id": message.client_message_id or None,
-        "sender": message.sender,
-        "body": message.body,
-        "created_at": message.created_at.isoformat(),
-        "status": message.status,
-        "delivered_at": message.delivered_at.isoformat() if message.delivered_at else None,
-        "read_at": message.read_at.isoformat() if message.read_at else None,
-    }
-
-
 def participants(session: Session) -> list[tuple[str, str]]:
     return [("client", client_group(session.client_id)), ("mitra", mitra_group(session.mitra_id))]
 
 
 def session_updated(session: Session) -> None:
     """`session.updated` to both sides, each with its own view of the session."""
-    from .api.serializers import session_data
-
     send_on_commit(
         (group, "session.updated", session_data(session, role)) for role, group in participants(session)
     )
@@ -58,6 +41,34 @@ def session_updated(session: Session) -> None:
 def message_new(message: Message) -> None:
     data = message_data(message)
     send_on_commit((group, "message.new", data) for _, group in participants(message.session))
+
+
+def session_reassigned(session: Session, *, old_mitra_id) -> None:
+    """`session.reassigned`: null to the mitra who lost it, the session to the new one
+    and to the client (each with its own view)."""
+    sid = str(session.id)
+    send_on_commit([
+        (mitra_group(old_mitra_id), "session.reassigned", {"session_id": sid, "session": None}),
+        (mitra_group(session.mitra_id), "session.reassigned", {"session_id": sid, "session": session_data(session, "mitra")}),
+        (client_group(session.client_id), "session.reassigned",
+         {"session_id": sid, "session": session_data(session, "client")}),
+    ])
+
+
+def message_status(session: Session, *, sender_role: str, message_ids: list[str], status: str, at) -> None:
+    """`message.status` to the sender of those messages (the other side of the reader)."""
+    if not message_ids:
+        return
+    data = {"session_id": str(session.id), "message_ids": message_ids, "status": status, "at": at.isoformat()}
+    group = client_group(session.client_id) if sender_role == "client" else mitra_group(session.mitra_id)
+    send_on_commit([(group, "message.status", data)])
+
+
+def session_risk_flagged(session: Session, *, level: str, categories: list[str], guidance: str) -> None:
+    """`session.risk_flagged` to the mitra's devices (never to the client)."""
+    send_on_commit([(mitra_group(session.mitra_id), "session.risk_flagged", {
+        "session_id": str(session.pk), "risk_level": level, "categories": categories, "guidance": guidance,
+    })])
 
 
 def session_ending_soon(session: Session) -> None:

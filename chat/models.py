@@ -20,7 +20,7 @@ class Session(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     client = models.ForeignKey("accounts.Client", on_delete=models.CASCADE, related_name="sessions")
     mitra = models.ForeignKey("accounts.Mitra", on_delete=models.PROTECT, related_name="sessions")
-    tier = models.ForeignKey("billing.Tier", null=True, blank=True, on_delete=models.PROTECT)
+    tier = models.ForeignKey("pricing.Tier", null=True, blank=True, on_delete=models.PROTECT)
     free_trial = models.BooleanField(default=False)
     minutes = models.PositiveIntegerField()
     price = models.PositiveIntegerField(default=0)

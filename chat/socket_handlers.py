@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 
-from channels.db import database_sync_to_async
-
 from halobestie.errors import ApplicationError
 from halobestie.realtime import send_events_now
+from halobestie.sockets.db import socket_db
 
 from .events import message_data
 from .services import messages
@@ -15,7 +14,7 @@ from .services import messages
 TYPING_MIN_INTERVAL = 0.5  # seconds between relayed typing frames per socket
 
 
-@database_sync_to_async
+@socket_db
 def _send(user, data):
     message, _ = messages.message_send(
         session_id=data.get("session_id"), sender=user,
@@ -28,7 +27,7 @@ async def message_send(consumer, data: dict) -> dict:
     return await _send(consumer.user, data)
 
 
-@database_sync_to_async
+@socket_db
 def _delivered(user, data):
     return messages.messages_mark_delivered(session_id=data.get("session_id"), reader=user,
                                             message_ids=data.get("message_ids"))
@@ -38,7 +37,7 @@ async def message_delivered(consumer, data: dict) -> dict:
     return {"message_ids": await _delivered(consumer.user, data)}
 
 
-@database_sync_to_async
+@socket_db
 def _read(user, data):
     return messages.messages_mark_read(session_id=data.get("session_id"), reader=user, up_to=data.get("up_to"))
 
@@ -47,7 +46,7 @@ async def message_read(consumer, data: dict) -> dict:
     return {"message_ids": await _read(consumer.user, data)}
 
 
-@database_sync_to_async
+@socket_db
 def _typing_target(user, data):
     return messages.typing_relay(session_id=data.get("session_id"), sender=user, is_typing=data.get("is_typing"))
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from django import forms
 
 from accounts.models import Mitra, PlatformSettings
-from billing.models import Tier, Transaction
+from billing.models import Transaction
 from chat.models import SessionReport
 from halobestie.errors import ApplicationError
+from pricing.models import Tier
 
+from .roles import ROLES
 from .selectors import REPORT_FILTERS, SESSION_STATE_FILTERS
 
 
@@ -33,12 +35,37 @@ class LoginForm(forms.Form):
 
 
 class TotpCodeForm(forms.Form):
+    """A 6-digit code from the authenticator app, or a recovery code."""
+
     code = forms.CharField(
-        max_length=10,
-        widget=forms.TextInput(
-            attrs={"autofocus": True, "autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*"}
-        ),
+        max_length=24,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "one-time-code", "spellcheck": "false"}),
     )
+
+
+def _password_field() -> forms.CharField:
+    return forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class PasswordConfirmForm(forms.Form):
+    password = _password_field()
+
+
+class SecondFactorChangeForm(forms.Form):
+    """Changing two-factor sign-in: the password again, and a code."""
+
+    password = _password_field()
+    code = forms.CharField(
+        label="Code from the app, or a recovery code", max_length=24, widget=forms.TextInput(attrs={"autocomplete": "one-time-code"})
+    )
+
+
+class StaffRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=[("", "No role")] + [(r.key, r.label) for r in ROLES], required=False)
 
 
 # --- mitras and clients ------------------------------------------------------------------
@@ -198,13 +225,14 @@ def _settings_field(key: str) -> forms.Field:
 class PlatformSettingsForm(forms.Form):
     """Every key of product.md's table, grouped; bounds are the service's to check."""
 
-    def __init__(self, *args, row: PlatformSettings, **kwargs):
+    def __init__(self, *args, row: PlatformSettings, read_only: bool = False, **kwargs):
         self._groups = settings_groups()
         kwargs.setdefault("initial", {key: getattr(row, key) for _, keys in self._groups for key in keys})
         super().__init__(*args, **kwargs)
         for _, keys in self._groups:
             for key in keys:
                 self.fields[key] = _settings_field(key)
+                self.fields[key].disabled = read_only
 
     def groups(self) -> list[tuple[str, list]]:
         return [(title, [self[key] for key in keys]) for title, keys in self._groups]

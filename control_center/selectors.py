@@ -13,12 +13,13 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.contrib.auth import get_user_model
+from django.db.models import Case, Count, F, IntegerField, Min, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from accounts.models import AuditLog, Client, Mitra
 from accounts.selectors import client_search, mitra_search
-from billing.models import PaymentIncident, Transaction
+from billing.models import Extension, PaymentIncident, Transaction
 from chat.models import LIVE_STATES, Feedback, Session, SessionReport
 from halobestie.ids import parse_uuid
 from notifications.models import Device
@@ -287,9 +288,21 @@ def open_reports_count() -> int:
 # --- audit log ---------------------------------------------------------------------------
 
 
+def staff_list() -> QuerySet:
+    """Every staff login with its groups (for the role) and two-factor row, in two queries."""
+    return (
+        get_user_model()
+        .objects.filter(is_staff=True)
+        .select_related("staff_totp")
+        .prefetch_related("groups")
+        .annotate(recovery_left=Count("staff_recovery_codes", filter=Q(staff_recovery_codes__used_at__isnull=True)))
+        .order_by("-is_active", "username")
+    )
+
+
 def audit_list(*, action: str = "", target: str = "", actor: str = "") -> QuerySet[AuditLog]:
     """`target` is "type:id", a bare id, or a bare type."""
-    qs = AuditLog.objects.select_related("actor")
+    qs = AuditLog.objects.select_related("actor").prefetch_related("actor__groups")
     if action:
         qs = qs.filter(action=action)
     if target:
@@ -305,3 +318,28 @@ def audit_list(*, action: str = "", target: str = "", actor: str = "") -> QueryS
 
 def audit_actions() -> list[str]:
     return list(AuditLog.objects.order_by("action").values_list("action", flat=True).distinct())
+
+
+# Each deadline the sweep acts on: (label, queryset of rows still waiting, deadline column).
+# Mirrors the sweepers' filters (chat.services.lifecycle.session_sweep_overdue and friends).
+def _deadlines() -> list[tuple[str, QuerySet, str]]:
+    return [
+        ("session_payment_due", Session.objects.filter(state="awaiting_payment"), "payment_due_at"),
+        ("session_warning", Session.objects.filter(state="active"), "next_warning_at"),
+        ("session_end", Session.objects.filter(state="active"), "ends_at"),
+        ("session_goodbye_end", Session.objects.filter(state="closing"), "closing_ends_at"),
+        ("pairing_request_expiry", PairingRequest.objects.filter(state=PairingRequest.State.SEARCHING), "expires_at"),
+        ("extension_answer_due", Extension.objects.filter(state=Extension.State.REQUESTED), "respond_by"),
+        ("payment_expiry", Transaction.objects.filter(status=Transaction.Status.PENDING), "expires_at"),
+    ]
+
+
+def overdue_deadlines(now: datetime | None = None) -> dict[str, float]:
+    """How late the clock is: per deadline kind, the seconds since the oldest deadline that
+    has passed without its transition (0 when nothing is overdue). One indexed MIN each."""
+    now = now or timezone.now()
+    lag = {}
+    for label, rows, column in _deadlines():
+        oldest = rows.filter(**{f"{column}__lte": now}).aggregate(oldest=Min(column))["oldest"]
+        lag[label] = max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
+    return lag

@@ -1,5 +1,6 @@
 """Staff writes that no other app owns: pricing tiers, refunds and payment incidents,
-and the force-offline action. Each is one guarded change inside a transaction, audited.
+the force-offline action and staff roles. Each is one guarded change inside a
+transaction, audited.
 
 Everything else the control center changes goes through the owning app's service
 (accounts, pairing, chat), which audits it there.
@@ -7,14 +8,19 @@ Everything else the control center changes goes through the owning app's service
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Mitra
 from accounts.services import audit_record
-from billing.models import PaymentIncident, Tier, Transaction
+from billing.models import PaymentIncident, Transaction
 from halobestie.errors import ApplicationError
 from pairing.models import MitraPresence
+from pricing.models import Tier
+
+from .roles import BY_GROUP, BY_KEY, role_of
 
 TIER_FIELDS = ("kind", "name", "minutes", "price", "is_active", "sort_order")
 
@@ -182,3 +188,36 @@ def mitra_force_offline(*, actor, mitra: Mitra, ip: str | None = None) -> MitraP
             ip=ip,
         )
     return presence
+
+
+# --- staff roles -------------------------------------------------------------------------
+
+
+def staff_set_role(*, actor, user_id: int, role: str | None, ip: str | None = None):
+    """Give a staff login exactly one role (or none). Not one's own (no admin can lock the
+    last admin out by accident), and not a superuser's (they are admins by definition)."""
+    if role not in (None, "", *BY_KEY):
+        raise ApplicationError("validation_error", "Unknown role.", fields={"role": ["Choose a role."]})
+    with transaction.atomic():
+        user = get_user_model().objects.select_for_update().filter(pk=user_id, is_staff=True).first()
+        if user is None:
+            raise ApplicationError("not_found", "Staff member not found.")
+        if user.pk == actor.pk:
+            raise ApplicationError("invalid_state", "You cannot change your own role; ask another admin.")
+        if user.is_superuser:
+            raise ApplicationError("invalid_state", "A superuser is always an admin (change that in the Django admin).")
+        before = role_of(user)
+        user.groups.remove(*Group.objects.filter(name__in=BY_GROUP))
+        if role:
+            user.groups.add(Group.objects.get(name=BY_KEY[role].group))
+        if (before.key if before else None) != (role or None):
+            audit_record(
+                actor=actor,
+                action="staff.role_change",
+                target=user,
+                target_type="user",
+                before={"role": before.key if before else None},
+                after={"role": role or None},
+                ip=ip,
+            )
+    return user

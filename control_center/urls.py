@@ -12,6 +12,7 @@ from .views import (
     platform_settings,
     reports,
     sessions,
+    staff,
     tiers,
     transactions,
     transcripts,
@@ -65,4 +66,8 @@ urlpatterns = [
     # platform
     path("settings/", platform_settings.settings_edit, name="settings"),
     path("audit/", audit.audit_list, name="audit_list"),
+    # staff
+    path("staff/", staff.staff_list, name="staff_list"),
+    path("staff/<int:user_id>/role/", staff.staff_set_role, name="staff_set_role"),
+    path("staff/<int:user_id>/two-factor/reset/", staff.staff_totp_reset, name="staff_totp_reset"),
 ]

@@ -5,6 +5,27 @@ import asyncio
 import os
 
 
+def banner(host: str, port: int, internal_port: int) -> str:
+    """What `./dev.sh run` prints: every address a newcomer needs."""
+    from django.conf import settings
+
+    mode = "embedded (SQLite, in-process layer and timers)" if settings.EMBEDDED else "Redis + Celery"
+    lines = [
+        f"\nHalo Bestie is running — {mode}",
+        f"  App API (public):        http://{host}:{port}/api/docs/   health: /api/shared/health",
+        f"  Web chat, client:        http://{host}:{port}/chat/",
+        f"  Web chat, mitra:         http://{host}:{port}/mitra/   (sign in with a demo mitra phone above)",
+    ]
+    if settings.WEBCHAT_DEV_SIGN_IN:
+        lines.append("    development sign-in: any 6-digit OTP code; production refuses this mode")
+    lines += [
+        f"  Control center (staff):  http://{host}:{internal_port}/   admin: /admin/",
+        "  Try the API: TOKEN=$(.venv/bin/python manage.py mint_token --role client) then",
+        f"    curl -X POST -H \"Authorization: Bearer $TOKEN\" http://{host}:{port}/api/client/auth/session\n",
+    ]
+    return "\n".join(lines)
+
+
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "halobestie.settings.local")
     import django
@@ -21,12 +42,7 @@ def main() -> None:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8000"))
     internal_port = int(os.environ.get("INTERNAL_PORT", "8001"))
-    mode = "embedded (SQLite, in-process layer and timers)" if settings.EMBEDDED else "Redis + Celery"
-    print(f"\nHalo Bestie is running — {mode}")
-    print(f"  App API (public):        http://{host}:{port}/api/docs/   health: /api/shared/health")
-    print(f"  Control center (staff):  http://{host}:{internal_port}/   admin: /admin/")
-    print("  Try the API: TOKEN=$(.venv/bin/python manage.py mint_token --role client) then")
-    print(f"    curl -X POST -H \"Authorization: Bearer $TOKEN\" http://{host}:{port}/api/client/auth/session\n")
+    print(banner(host, port, internal_port))
 
     ticker = Ticker()
     if settings.EMBEDDED:

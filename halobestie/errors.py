@@ -40,17 +40,21 @@ STATUS_BY_CODE: dict[str, int] = {
 class ApplicationError(Exception):
     """A business rule said no. Carries an api.md code; the status follows from it."""
 
-    def __init__(self, code: str, detail: str = "", *, fields: dict | None = None):
+    def __init__(self, code: str, detail: str = "", *, fields: dict | None = None,
+                 retry_after: float | None = None):
         super().__init__(detail or code)
         self.code = code
         self.detail = detail or code.replace("_", " ").capitalize() + "."
         self.fields = fields
+        self.retry_after = retry_after
         self.status = STATUS_BY_CODE.get(code, 400)
 
     def as_dict(self) -> dict:
         body = {"code": self.code, "detail": self.detail}
         if self.fields:
             body["fields"] = self.fields
+        if self.retry_after is not None:
+            body["retry_after"] = self.retry_after  # seconds; an addition to the error shape
         return body
 
 

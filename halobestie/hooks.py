@@ -23,9 +23,29 @@ class Hook:
             self._receivers.append(receiver)
         return receiver
 
-    def __call__(self, **facts) -> None:
-        for receiver in self._receivers:
-            receiver(**facts)
+    def __call__(self, **facts) -> list:
+        """Every receiver, in order; their return values (for hooks that collect)."""
+        return [receiver(**facts) for receiver in self._receivers]
 
     def __repr__(self) -> str:
         return f"Hook({self.name!r}, {len(self._receivers)} receivers)"
+
+
+class Provider:
+    """The other half of dependency inversion: a lower app asks a question only a higher
+    app can answer (pairing: "how many live sessions does this mitra hold?" — chat knows).
+    The higher app registers the one object that answers (`register`), in its
+    `AppConfig.ready()`; the lower app calls its functions as attributes."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._impl = None
+
+    def register(self, impl) -> None:
+        self._impl = impl
+
+    def __getattr__(self, attr: str):
+        impl = self.__dict__.get("_impl")
+        if impl is None:
+            raise RuntimeError(f"nothing answers {self.__dict__.get('name')} (is the app installed?)")
+        return getattr(impl, attr)

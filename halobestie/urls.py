@@ -1,4 +1,4 @@
-"""Public entrypoint: the app API only. No admin, no control center: they are not routed
+"""Public entrypoint: the app API and the web client that uses it. No admin, no control center: they are not routed
 here at all (404), not merely refused."""
 
 from django.urls import include, path
@@ -38,6 +38,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     *billing_urls.public_page_urlpatterns,
+    path("", include("webchat.urls")),
 ]
 
 handler400 = "halobestie.errors.json_400"

@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from control_center.metrics import metrics_view
+
 from . import health
 
 # Staff sign in through the control center's login (rate limit, lockout, TOTP); the
@@ -13,5 +15,6 @@ admin.site.login = RedirectView.as_view(pattern_name="control_center:login", que
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health", health.HealthView.as_view()),
+    path("metrics", metrics_view),  # Prometheus; internal only, like everything here
     path("", include("control_center.urls")),
 ]

@@ -70,6 +70,11 @@ def device_register(*, user, fcm_token: str, platform: str) -> tuple[Device, boo
     return device, created
 
 
+def client_devices_forget(*, client, **_facts) -> None:
+    """accounts: the client deletes the account — its devices get no more pushes."""
+    Device.objects.filter(client=client).delete()
+
+
 def device_unregister(*, user, fcm_token: str) -> None:
     """Forget one of `user`'s own tokens (sign-out). Anyone else's or unknown: not_found."""
     deleted, _ = Device.objects.filter(fcm_token=fcm_token, **selectors.owner_filter(user)).delete()

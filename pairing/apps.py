@@ -11,3 +11,6 @@ class PairingConfig(AppConfig):
         from . import services
 
         account_hooks.MITRA_DEACTIVATED.register(services.presence_deactivated)
+        account_hooks.CLIENT_BLOCKED.register(services.client_requests_cancel)
+        account_hooks.CLIENT_DELETING.register(services.client_requests_erase)
+        account_hooks.RETENTION_PURGE.register(services.pairing_retention_purge)

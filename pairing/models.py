@@ -68,7 +68,7 @@ class PairingRequest(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     client = models.ForeignKey("accounts.Client", on_delete=models.CASCADE,
                                related_name="pairing_requests")
-    tier = models.ForeignKey("billing.Tier", null=True, blank=True, on_delete=models.PROTECT)
+    tier = models.ForeignKey("pricing.Tier", null=True, blank=True, on_delete=models.PROTECT)
     free_trial = models.BooleanField(default=False)
     topic = models.CharField(max_length=200, blank=True)
     state = models.CharField(max_length=12, choices=State.choices, default=State.SEARCHING)

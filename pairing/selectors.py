@@ -4,39 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import Mitra
 from accounts.selectors import platform_settings
-from chat.models import LIVE_STATES, Session
 
+from . import hooks
 from .models import MitraPresence, PairingOffer, PairingRequest
-
-
-def start_of_day(now: datetime) -> datetime:
-    """Midnight in the staff time zone (a mitra's "day" is a Jakarta day)."""
-    from zoneinfo import ZoneInfo
-
-    from django.conf import settings
-
-    local = now.astimezone(ZoneInfo(settings.STAFF_TIME_ZONE))
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def mitra_wellbeing_block(mitra_id, now: datetime | None = None) -> str | None:
     """Why this mitra may not take a new session now (daily cap, pause), or None."""
-    settings_row = platform_settings()
-    now = now or timezone.now()
-    if settings_row.mitra_daily_session_cap:
-        today = Session.objects.filter(mitra_id=mitra_id, matched_at__gte=start_of_day(now)).count()
-        if today >= settings_row.mitra_daily_session_cap:
-            return "daily session cap reached"
-    if settings_row.pause_after_flagged_minutes:
-        since = now - timedelta(minutes=settings_row.pause_after_flagged_minutes)
-        if Session.objects.filter(mitra_id=mitra_id, closed_at__gte=since).exclude(risk_level="").exists():
-            return "pause after a risk-flagged session"
-    return None
+    return hooks.SESSION_LOAD.mitra_wellbeing_block(mitra_id, now or timezone.now())
 
 
 def recent_median_wait_seconds() -> int | None:
@@ -67,25 +46,13 @@ def available_mitras(*, now: datetime | None = None, exclude_ids=(), for_client_
     """Online, active, heartbeat fresh, below capacity: one query, whatever the count."""
     settings_row = platform_settings()
     now = now or timezone.now()
-    qs = (
-        Mitra.objects.filter(
-            is_active=True,
-            presence__status=MitraPresence.Status.ONLINE,
-            presence__last_heartbeat_at__gte=heartbeat_fresh_after(now),
-        )
-        .annotate(live=Count("sessions", filter=Q(sessions__state__in=LIVE_STATES)))
-        .filter(live__lt=settings_row.max_customers_per_mitra)
+    qs = Mitra.objects.filter(
+        is_active=True,
+        presence__status=MitraPresence.Status.ONLINE,
+        presence__last_heartbeat_at__gte=heartbeat_fresh_after(now),
     )
-    # Mitra wellbeing: a daily cap, and a pause after a risk-flagged session.
-    if settings_row.mitra_daily_session_cap:
-        qs = qs.annotate(
-            today=Count("sessions", filter=Q(sessions__matched_at__gte=start_of_day(now)), distinct=True)
-        ).filter(today__lt=settings_row.mitra_daily_session_cap)
-    if settings_row.pause_after_flagged_minutes:
-        recent_flag = Session.objects.filter(
-            mitra=OuterRef("pk"), closed_at__gte=now - timedelta(minutes=settings_row.pause_after_flagged_minutes)
-        ).exclude(risk_level="")
-        qs = qs.exclude(Exists(recent_flag))
+    # Below capacity and within the wellbeing limits: chat knows the sessions (hooks.py).
+    qs = hooks.SESSION_LOAD.filter_available(qs, now=now, settings_row=settings_row)
     if exclude_ids:
         qs = qs.exclude(id__in=list(exclude_ids))
     if for_client_id is not None:
@@ -100,7 +67,7 @@ def _blocked_by(client_id):
 
 
 def mitra_live_sessions(mitra_id) -> int:
-    return Session.objects.filter(mitra_id=mitra_id, state__in=LIVE_STATES).count()
+    return hooks.SESSION_LOAD.mitra_live_sessions(mitra_id)
 
 
 def open_offers_for(mitra: Mitra):

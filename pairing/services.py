@@ -10,13 +10,18 @@ from django.utils import timezone
 
 from accounts.models import Client, Mitra
 from accounts.selectors import platform_settings
-from billing.models import Tier
-from chat.models import LIVE_STATES, Session
 from halobestie.errors import ApplicationError
 from halobestie.ids import parse_uuid
 from halobestie.timers import schedule_at
+from notifications.services import notify_offer_on_commit
+from pricing.models import Tier
 
-from . import events, hooks, selectors
+from . import (
+    events,
+    hooks,
+    selectors,
+    tasks,  # pairing.tasks imports this module back: a module import, used at call time
+)
 from .models import MitraOnlineLog, MitraPresence, PairingOffer, PairingRequest
 
 logger = logging.getLogger(__name__)
@@ -170,7 +175,7 @@ def lock_mitra_capacity(*, mitra: Mitra, require_available: bool) -> MitraPresen
     if presence is None:
         presence = MitraPresence.objects.create(mitra=mitra)
         presence = MitraPresence.objects.select_for_update().get(pk=presence.pk)
-    live = Session.objects.filter(mitra=mitra, state__in=LIVE_STATES).count()
+    live = selectors.mitra_live_sessions(mitra.id)
     if live >= platform_settings().max_customers_per_mitra:
         raise ApplicationError("capacity_reached", "This mitra already has the maximum number of sessions.")
     reason = selectors.mitra_wellbeing_block(mitra.id)
@@ -219,7 +224,7 @@ def pairing_request_create(*, client: Client, tier_id=None, free_trial: bool = F
             Client.objects.select_for_update().filter(pk=client.pk).first()
             if PairingRequest.objects.filter(client=client, state=PairingRequest.State.SEARCHING).exists():
                 raise ApplicationError("conflict", "You already have an open pairing request.")
-            if Session.objects.filter(client=client, state__in=LIVE_STATES).exists():
+            if hooks.SESSION_LOAD.client_has_live_session(client.id):
                 raise ApplicationError("conflict", "You already have a live session.")
             preferred = _previous_mitra(client) if prefer_previous_mitra else None
             request = PairingRequest.objects.create(
@@ -229,8 +234,6 @@ def pairing_request_create(*, client: Client, tier_id=None, free_trial: bool = F
             )
             request.client = client
             _blast(request, only=[preferred.id] if preferred else None)
-            from . import tasks
-
             schedule_at(tasks.pairing_expire, request.expires_at, request_id=str(request.id))
     except IntegrityError:
         raise ApplicationError("conflict", "You already have an open request or live session.") from None
@@ -238,11 +241,7 @@ def pairing_request_create(*, client: Client, tier_id=None, free_trial: bool = F
 
 
 def _previous_mitra(client: Client) -> Mitra | None:
-    last = (Session.objects.filter(client=client, state="closed").select_related("mitra")
-            .order_by("-closed_at").first())
-    if last and last.mitra.is_active:
-        return last.mitra
-    return None
+    return hooks.SESSION_LOAD.previous_mitra(client)
 
 
 def _blast(request: PairingRequest, only: list | None = None) -> list:
@@ -262,8 +261,6 @@ def _offer_to(request: PairingRequest, mitra_ids: list) -> None:
         [PairingOffer(request=request, mitra_id=mid) for mid in mitra_ids], ignore_conflicts=True
     )
     events.offer_sent(request, mitra_ids)
-    from notifications.services import notify_offer_on_commit
-
     notify_offer_on_commit(request=request, mitra_ids=mitra_ids)
 
 
@@ -427,3 +424,26 @@ def pairing_request_decline(*, request_id, mitra: Mitra) -> None:
         raise ApplicationError("not_found", "Offer not found.")
     PairingOffer.objects.filter(request=request, mitra=mitra, state=PairingOffer.State.OPEN).update(
         state=PairingOffer.State.DECLINED)
+
+
+# --- the client's data rights (registered on accounts' hooks in PairingConfig) -----------
+
+def client_requests_cancel(*, client: Client, **_facts) -> int:
+    """A searching request of the client is cancelled through the service, so every
+    mitra's offer is withdrawn (blocked or deleted clients)."""
+    searching = PairingRequest.objects.filter(client=client, state=PairingRequest.State.SEARCHING)
+    ids = list(searching.values_list("pk", flat=True))
+    for request_id in ids:
+        pairing_request_cancel(client=client, request_id=request_id)
+    return len(ids)
+
+
+def client_requests_erase(*, client: Client, now: datetime) -> None:
+    client_requests_cancel(client=client)
+    PairingRequest.objects.filter(client=client).exclude(topic="").update(topic="")
+
+
+def pairing_retention_purge(*, cutoff: datetime, now: datetime) -> int:
+    PairingRequest.objects.filter(created_at__lt=cutoff).exclude(state=PairingRequest.State.SEARCHING).exclude(
+        topic="").update(topic="")
+    return 0  # messages are chat's count

@@ -1,11 +1,11 @@
 """Mitra socket frames for presence."""
 
-from channels.db import database_sync_to_async
+from halobestie.sockets.db import socket_db
 
 from . import services
 
 
-@database_sync_to_async
+@socket_db(shed=False)
 def _heartbeat(mitra):
     return services.presence_data(services.presence_heartbeat(mitra=mitra))
 

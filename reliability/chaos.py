@@ -291,7 +291,7 @@ class Bot:
         self.n += 1
         cmid = f"{self.role[0]}{self.user_id[:8]}-{self.n}"
         body = f"pesan {self.n} dari {self.role}"
-        for attempt in range(3):
+        for attempt in range(6):
             via = "socket" if (self.rng.random() < 0.5 and self.connected.is_set()) else "rest"
             message = None
             if via == "socket":
@@ -299,6 +299,11 @@ class Bot:
                                                             "body": body})
                 if frame is not None and frame["type"] == "ack":
                     message = frame["data"]
+                elif frame is not None and frame["data"].get("code") == "throttled":
+                    # The server is past what it can carry: wait as told, then retry (same key).
+                    self.stats["send_throttled_retried"] += 1
+                    await asyncio.sleep(float(frame["data"].get("retry_after") or 1) * self.rng.uniform(1, 2))
+                    continue
                 elif frame is not None:
                     self.stats[f"send_refused_{frame['data'].get('code')}"] += 1
                     return
@@ -310,6 +315,10 @@ class Bot:
                     r = None
                 if r is not None and r.status_code in (200, 201):
                     message = r.json()
+                elif r is not None and r.status_code == 429:
+                    self.stats["send_throttled_retried"] += 1
+                    await asyncio.sleep(float(r.headers.get("Retry-After") or 1))
+                    continue
                 elif r is not None and r.status_code < 500:
                     self.stats[f"send_refused_{r.json().get('code')}"] += 1
                     return

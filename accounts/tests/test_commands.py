@@ -12,6 +12,7 @@ from accounts.models import AuditLog, Mitra, PlatformSettings
 from accounts.selectors import platform_settings
 from accounts.services import SETTINGS_KEYS
 from billing.models import Tier
+from control_center.roles import role_of
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +50,12 @@ def test_seed_demo_is_idempotent_and_prints_the_logins():
     assert supervisor.has_perm("chat.view_transcript")
     operator = User.objects.get(username="operator@halobestie.local")
     assert operator.is_staff and not operator.has_perm("chat.view_transcript")
+    # One login per role (control_center.roles).
+    assert [role_of(u).key for u in (admin, supervisor, operator)] == ["admin", "supervisor", "operator"]
+    assert operator.has_perm("control_center.reroute_session")
+    assert not operator.has_perm("control_center.change_platform_settings")
+    assert not supervisor.has_perm("control_center.change_platform_settings")
+    assert "Operator: runs the shift" in out
     assert set(Tier.objects.values_list("kind", flat=True)) == {"session", "extension"}
     assert all(m.phone.startswith("+62") for m in Mitra.objects.all())
 

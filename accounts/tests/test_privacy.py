@@ -7,9 +7,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import Client
-from accounts.privacy import PURGED_BODY
 from chat.models import Message, Session
 from chat.services import lifecycle
+from chat.services.privacy import PURGED_BODY
 
 pytestmark = pytest.mark.django_db
 

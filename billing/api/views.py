@@ -7,10 +7,12 @@ import hmac
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.base import ClientAPIView, MitraAPIView
+from halobestie import metrics
 from halobestie.errors import ApplicationError
 
 from .. import selectors
@@ -99,9 +101,15 @@ class XenditInvoiceWebhookView(APIView):
     )
     def post(self, request):
         if not callback_token_valid(request.headers.get("x-callback-token", "")):
+            metrics.payment_webhook("rejected")
             raise ApplicationError("permission_denied", "Invalid callback token.")
         if not isinstance(request.data, dict):
+            metrics.payment_webhook("invalid")
             raise ApplicationError("validation_error", "Expected a JSON object.")
-        XenditInvoiceCallbackSerializer(data=request.data).is_valid(raise_exception=True)
+        serializer = XenditInvoiceCallbackSerializer(data=request.data)
+        if not serializer.is_valid():
+            metrics.payment_webhook("invalid")
+            raise ValidationError(serializer.errors)
         result = payments.invoice_callback_handle(payload=dict(request.data))
+        metrics.payment_webhook(result)
         return Response({"received": True, "result": result})

@@ -15,8 +15,12 @@ from chat.services.messages import message_post_system
 from halobestie.errors import ApplicationError
 from halobestie.ids import parse_uuid
 from halobestie.timers import schedule_at
+from notifications.services import notify_on_commit
 
-from .. import events
+from .. import (
+    events,
+    tasks,  # billing.tasks imports this module back: a module import, used at call time
+)
 from ..models import PENDING_EXTENSION_STATES, Extension, Tier, Transaction
 from ..selectors import extension_get
 from .payments import transaction_expire_locked, transaction_open
@@ -28,8 +32,6 @@ PAYMENT_EXPIRED_TEXT = "Pembayaran perpanjangan tidak diterima tepat waktu."
 
 
 def _notify(event: str, session: Session, to: tuple[str, ...]) -> None:
-    from notifications.services import notify_on_commit
-
     notify_on_commit(event, session=session, to=to)
 
 
@@ -62,8 +64,6 @@ def extension_request(*, session_id, client, tier_id) -> Extension:
         raise ApplicationError(
             "validation_error", "Unknown extension tier.", fields={"tier_id": ["Unknown extension tier."]}
         )
-    from .. import tasks
-
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -95,8 +95,6 @@ def extension_request(*, session_id, client, tier_id) -> Extension:
 
 def extension_answer(*, session_id, extension_id, mitra, accept: bool) -> Extension:
     """The session's current mitra accepts (→ the client pays) or rejects, before respond_by."""
-    from .. import tasks
-
     sid, eid = parse_uuid(session_id), parse_uuid(extension_id)
     if sid is None or eid is None:
         raise ApplicationError("not_found", "Extension not found.")

@@ -18,10 +18,16 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.selectors import platform_settings
 from chat.models import Session
+from chat.services.lifecycle import session_activate_paid, session_cancel_unpaid, session_extend
+from notifications.services import notify_on_commit
 
-from .. import events
+from .. import (
+    events,
+    tasks,  # billing.tasks imports this module back: a module import, used at call time
+)
 from ..gateways import GatewayError, active_gateway_name, gateway_named
 from ..models import Extension, PaymentIncident, Transaction
+from . import extensions  # extensions imports this module back: a module import, used at call time
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +45,6 @@ def _enqueue(task, **kwargs) -> None:
 
 
 def _notify_payment_result(session: Session) -> None:
-    from notifications.services import notify_on_commit
-
     notify_on_commit("payment_result", session=session, to=("client",))
 
 
@@ -51,8 +55,6 @@ def transaction_open(
     *, session: Session, kind: str, amount: int, expires_at: datetime, extension: Extension | None = None
 ) -> Transaction:
     """A pending transaction; its invoice is created by a task after commit."""
-    from .. import tasks
-
     tx = Transaction.objects.create(
         client_id=session.client_id,
         session=session,
@@ -116,8 +118,6 @@ def transaction_invoice_create(*, transaction_id, now: datetime | None = None) -
             note=f"Invoice creation failed: {exc}"[:300], updated_at=timezone.now()
         )
         raise
-    from .. import tasks
-
     with transaction.atomic():
         tx = Transaction.objects.select_for_update().get(pk=tx.pk)
         if tx.xendit_invoice_id:
@@ -166,8 +166,6 @@ def transaction_expire_locked(
     tx: Transaction, *, session: Session, tell_gateway: bool = True, raw_callback: dict | None = None
 ) -> bool:
     """pending → expired for a transaction the caller has locked (with its session)."""
-    from .. import tasks
-
     if tx.status != TX.PENDING:
         return False
     tx.status = TX.EXPIRED
@@ -196,8 +194,6 @@ def session_payment_expire(*, session: Session) -> Transaction | None:
 def session_payment_overdue(*, transaction_id, now: datetime | None = None) -> bool:
     """A session payment past its expiry: cancel the unpaid session (which expires the
     payment), or, if the session already moved on, expire the orphaned payment."""
-    from chat.services.lifecycle import session_cancel_unpaid
-
     now = now or timezone.now()
     row = (
         Transaction.objects.filter(pk=transaction_id, status=TX.PENDING, expires_at__lte=now)
@@ -218,15 +214,12 @@ def session_payment_overdue(*, transaction_id, now: datetime | None = None) -> b
 
 def payment_sweep_overdue(now: datetime | None = None) -> int:
     """Every overdue payment transition, idempotently; and a retry for lost invoices."""
-    from .. import tasks
-    from .extensions import extension_payment_expire
-
     now = now or timezone.now()
     done = 0
     overdue = Transaction.objects.filter(status=TX.PENDING, expires_at__lte=now).values_list("pk", "kind")[:SWEEP_BATCH]
     for pk, kind in overdue:
         if kind == Transaction.Kind.EXTENSION:
-            done += extension_payment_expire(transaction_id=pk, now=now)
+            done += extensions.extension_payment_expire(transaction_id=pk, now=now)
         else:
             done += session_payment_overdue(transaction_id=pk, now=now)
     stuck = Transaction.objects.filter(
@@ -360,8 +353,6 @@ def _refund_needed(tx: Transaction, reason: str, fields: list[str]) -> str:
 
 
 def _apply_session_paid(tx: Transaction, *, session: Session, late: bool, fields: list[str]) -> str:
-    from chat.services.lifecycle import session_activate_paid
-
     if late or session.state != Session.State.AWAITING_PAYMENT:
         return _refund_needed(tx, f"Paid after the session was {session.state} (payment {tx.status}).", fields)
     tx.status = TX.PAID
@@ -374,8 +365,6 @@ def _apply_session_paid(tx: Transaction, *, session: Session, late: bool, fields
 def _apply_extension_paid(
     tx: Transaction, *, session: Session, ext: Extension, late: bool, fields: list[str], now: datetime
 ) -> str:
-    from chat.services.lifecycle import session_extend
-
     extendable = session.state == Session.State.ACTIVE or (
         session.state == Session.State.CLOSING and session.closing_ends_at and session.closing_ends_at > now
     )
@@ -402,14 +391,10 @@ def _apply_expired(tx: Transaction, *, session: Session, ext: Extension | None, 
     if not transaction_expire_locked(tx, session=session, tell_gateway=False, raw_callback=payload):
         return "ignored"  # already paid, expired or refunded: a late EXPIRED changes nothing
     if ext is not None:
-        from .extensions import extension_cancel_unpaid_locked
-
-        extension_cancel_unpaid_locked(ext, session=session, tx=tx)
+        extensions.extension_cancel_unpaid_locked(ext, session=session, tx=tx)
     elif session.state == Session.State.AWAITING_PAYMENT:
         # The invoice is dead, so the session can never be paid: cancel it now rather
         # than at its deadline.
-        from chat.services.lifecycle import session_cancel_unpaid
-
         Session.objects.filter(pk=session.pk, state=Session.State.AWAITING_PAYMENT).update(payment_due_at=now)
         session_cancel_unpaid(session_id=session.pk, now=now)
     return "expired"

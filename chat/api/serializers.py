@@ -1,89 +1,23 @@
 """The api.md shapes for sessions and messages.
 
-`session_data` / `message_data` build the dicts (one code path for REST answers and socket
-events); the Serializer classes describe the same shapes for the OpenAPI schema.
+`chat/shapes.py` builds the dicts (one code path for REST answers and socket events); the
+Serializer classes here describe the same shapes for the OpenAPI schema.
 """
 
 from __future__ import annotations
 
-from django.utils import timezone
 from rest_framework import serializers
 
-from accounts.selectors import platform_settings
+from pricing.shapes import TierSerializer
 
-from ..events import message_data  # noqa: F401 - re-exported for views
-from ..models import Session
-
-
-def _iso(value):
-    return value.isoformat() if value else None
-
-
-def client_alias_for(session: Session, role: str) -> str:
-    client = session.client
-    if role == "mitra" and platform_settings().client_identity_for_mitra == "display_name":
-        return client.display_name or client.alias
-    return client.alias
-
-
-def payment_for(session: Session) -> dict | None:
-    from billing.selectors import session_payment
-
-    return session_payment(session)
-
-
-def pending_extension_for(session: Session) -> dict | None:
-    from billing.selectors import session_pending_extension
-
-    return session_pending_extension(session)
-
-
-def can_end_early(session: Session, role: str) -> bool:
-    settings_row = platform_settings()
-    allowed = settings_row.client_can_end_early if role == "client" else settings_row.mitra_can_end_early
-    return allowed and session.state in ("active", "closing")
-
-
-def session_data(session: Session, role: str) -> dict:
-    closure = getattr(session, "closure", None) if session.state in ("closed", "cancelled") else None
-    data = {
-        "id": str(session.id),
-        "state": session.state,
-        "client": {"id": str(session.client_id), "alias": client_alias_for(session, role)},
-        "mitra": {
-            "id": str(session.mitra_id),
-            "display_name": session.mitra.display_name,
-            "photo_url": session.mitra.photo_url or None,
-        },
-        "free_trial": session.free_trial,
-        "minutes": session.minutes,
-        "started_at": _iso(session.started_at),
-        "ends_at": _iso(session.ends_at),
-        "closing_ends_at": _iso(session.closing_ends_at),
-        "closed_at": _iso(session.closed_at),
-        "server_time": timezone.now().isoformat(),
-        "payment": payment_for(session),
-        "pending_extension": pending_extension_for(session),
-        "closure": (
-            {"closed_by": closure.closed_by, "reason": closure.reason, "closed_at": _iso(closure.closed_at)}
-            if closure
-            else None
-        ),
-        "can_end_early": can_end_early(session, role),
-        # For the mitra (and staff) only: a client is never shown a label about themselves.
-        "risk_level": (session.risk_level or None) if role == "mitra" else None,
-    }
-    return data
-
+from ..shapes import (  # noqa: F401 - the shapes the views answer with
+    can_end_early,
+    client_alias_for,
+    message_data,
+    session_data,
+)
 
 # --- schema-only serializers (the shapes above) -------------------------------------------
-
-class TierSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    name = serializers.CharField()
-    minutes = serializers.IntegerField()
-    price = serializers.IntegerField()
-
 
 class PaymentSerializer(serializers.Serializer):
     id = serializers.UUIDField()

@@ -117,20 +117,51 @@ class FeedbackView(ClientAPIView):
 
 
 # Both GETs (list and detail) would otherwise get the same derived operationId.
-OPERATION_IDS = {"SessionListView": "sessions_list", "SessionDetailView": "session_retrieve"}
+# One explicit view class per operation and role (the role decides the caller's scope and
+# the shape each side sees). Operation ids are the role-prefixed names the apps generate.
+
+@extend_schema_view(get=extend_schema(operation_id="client_sessions_list"))
+class ClientSessionListView(SessionListView, ClientAPIView):
+    role = "client"
 
 
-def _for(role: str, base, view):
-    cls = type(f"{role.title()}{view.__name__}", (view, base), {"role": role})
-    if view.__name__ in OPERATION_IDS:
-        cls = extend_schema_view(get=extend_schema(operation_id=f"{role}_{OPERATION_IDS[view.__name__]}"))(cls)
-    return cls
+@extend_schema_view(get=extend_schema(operation_id="client_session_retrieve"))
+class ClientSessionDetailView(SessionDetailView, ClientAPIView):
+    role = "client"
 
 
-CLIENT = {v.__name__: _for("client", ClientAPIView, v) for v in
-          (SessionListView, SessionDetailView, SessionEndView, MessagesView, TranscriptView)}
-MITRA = {v.__name__: _for("mitra", MitraAPIView, v) for v in
-         (SessionListView, SessionDetailView, SessionEndView, MessagesView, TranscriptView)}
+class ClientSessionEndView(SessionEndView, ClientAPIView):
+    role = "client"
+
+
+class ClientMessagesView(MessagesView, ClientAPIView):
+    role = "client"
+
+
+class ClientTranscriptView(TranscriptView, ClientAPIView):
+    role = "client"
+
+
+@extend_schema_view(get=extend_schema(operation_id="mitra_sessions_list"))
+class MitraSessionListView(SessionListView, MitraAPIView):
+    role = "mitra"
+
+
+@extend_schema_view(get=extend_schema(operation_id="mitra_session_retrieve"))
+class MitraSessionDetailView(SessionDetailView, MitraAPIView):
+    role = "mitra"
+
+
+class MitraSessionEndView(SessionEndView, MitraAPIView):
+    role = "mitra"
+
+
+class MitraMessagesView(MessagesView, MitraAPIView):
+    role = "mitra"
+
+
+class MitraTranscriptView(TranscriptView, MitraAPIView):
+    role = "mitra"
 
 
 class MitraOfferAcceptView(MitraAPIView):

@@ -11,15 +11,20 @@ import logging
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
 from accounts.selectors import platform_settings
+from accounts.services import audit_record
 from chat.crisis import detect
 from halobestie.errors import ApplicationError
 from halobestie.realtime import mitra_group, send_on_commit
+from pairing.models import MitraBlock
+from pairing.selectors import available_mitras
 
-from ..models import LIVE_STATES, Session, SessionAssignment, SessionEvent, SessionReport
+from ..models import LIVE_STATES, Feedback, Session, SessionAssignment, SessionEvent, SessionReport
+from ..selectors import session_for
+from .lifecycle import current_mitra_is_back, session_force_close, session_reroute
 from .messages import message_post_system, mitra_presence_clears
 
 logger = logging.getLogger(__name__)
@@ -177,8 +182,6 @@ def _mark_no_shows(now: datetime) -> int:
 
 
 def _candidates(session: Session):
-    from pairing.selectors import available_mitras
-
     return (available_mitras(for_client_id=session.client_id, exclude_ids=[session.mitra_id])
             .order_by("live", "?")[:5])
 
@@ -187,8 +190,6 @@ def session_auto_reroute(*, session_id, now: datetime | None = None) -> str:
     """Try to hand a waiting session to another available mitra; give up (closing it with
     the reason, which billing turns into `refund_needed` for a paid session) after the
     pairing timeout. Returns what happened."""
-    from .lifecycle import current_mitra_is_back, session_force_close, session_reroute
-
     now = now or timezone.now()
     session = Session.objects.filter(pk=session_id, state__in=LIVE_STATES,
                                      reroute_needed_since__isnull=False).first()
@@ -226,26 +227,16 @@ def care_sweep(now: datetime | None = None) -> int:
 
 def mitra_block(*, client, session_id) -> None:
     """"Don't match me with this mitra again" — from one of the client's sessions."""
-    from pairing.models import MitraBlock
-
-    from ..selectors import session_for
-
     session = session_for(client, session_id)
     MitraBlock.objects.get_or_create(client=client, mitra_id=session.mitra_id)
 
 
 def mitra_unblock(*, client, session_id) -> None:
-    from pairing.models import MitraBlock
-
-    from ..selectors import session_for
-
     session = session_for(client, session_id)
     MitraBlock.objects.filter(client=client, mitra_id=session.mitra_id).delete()
 
 
 def session_report(*, client, session_id, reason: str, note: str = "") -> SessionReport:
-    from ..selectors import session_for
-
     session = session_for(client, session_id)
     if reason not in SessionReport.Reason.values:
         raise ApplicationError("validation_error", "Unknown reason.", fields={"reason": ["Unknown reason."]})
@@ -258,8 +249,6 @@ def session_report(*, client, session_id, reason: str, note: str = "") -> Sessio
 
 
 def session_report_resolve(*, report_id, actor, status: str, resolution_note: str = "") -> SessionReport:
-    from accounts.services import audit_record
-
     if status not in SessionReport.Status.values:
         raise ApplicationError("validation_error", "Unknown status.", fields={"status": ["Unknown status."]})
     with transaction.atomic():
@@ -277,11 +266,7 @@ def session_report_resolve(*, report_id, actor, status: str, resolution_note: st
 
 
 def mitra_rating_summary(mitra, days: int = 30) -> dict:
-    from ..models import Feedback
-
     since = timezone.now() - timedelta(days=days)
-    from django.db.models import Avg
-
     row = Feedback.objects.filter(mitra=mitra, created_at__gte=since).aggregate(avg=Avg("rating"), n=Count("id"))
     return {"average": round(row["avg"], 2) if row["avg"] is not None else None, "count": row["n"],
             "flagged_sessions": Session.objects.filter(mitra=mitra, created_at__gte=since).exclude(

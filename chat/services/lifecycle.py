@@ -15,8 +15,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.selectors import platform_settings
+from accounts.services import audit_record
 from halobestie.errors import ApplicationError
 from halobestie.timers import schedule_at
+from notifications.services import notify_on_commit
 from pairing.models import MitraPresence
 from pairing.services import (
     lock_mitra_capacity,
@@ -25,8 +27,13 @@ from pairing.services import (
     pairing_request_mark_matched,
 )
 
-from .. import events, hooks
+from .. import (
+    events,
+    hooks,
+    tasks,  # chat.tasks imports this module back: a module import, used at call time
+)
 from ..models import LIVE_STATES, Session, SessionAssignment, SessionClosure, SessionEvent
+from ..shapes import session_data
 from .messages import message_post_system
 
 logger = logging.getLogger(__name__)
@@ -45,8 +52,6 @@ def _next_warning_at(ends_at: datetime | None, now: datetime) -> datetime | None
 
 
 def _schedule_clock(session: Session) -> None:
-    from .. import tasks
-
     if session.state == Session.State.ACTIVE:
         schedule_at(tasks.session_reach_closing, session.ends_at, session_id=str(session.id))
         schedule_at(tasks.session_warn, session.next_warning_at, session_id=str(session.id))
@@ -83,7 +88,7 @@ def session_start_from_offer(*, request_id, mitra) -> Session:
         session = _session_create(request=request, mitra=mitra, now=now)
         session = Session.objects.select_related("client", "mitra").get(pk=session.pk)
         pairing_request_mark_matched(request=request, mitra=mitra, session=session,
-                                     session_payload=_data(session, "client"), now=now)
+                                     session_payload=session_data(session, "client"), now=now)
     return session
 
 
@@ -136,8 +141,6 @@ def session_activate_paid(*, session_id, now: datetime | None = None) -> Session
         _timeline(session, "paid")
         session = _reload(session.pk)
         _after_change(session, "session_paid")
-        from notifications.services import notify_on_commit
-
         notify_on_commit("session_started", session=session, to=("mitra",))
     return session
 
@@ -174,8 +177,6 @@ def _close(session: Session, *, closed_by: str, reason: str, now: datetime, note
     session = _reload(session.pk)
     hooks.SESSION_ENDED(session=session, closure=closure)
     _after_change(session, system_code)
-    from notifications.services import notify_on_commit
-
     notify_on_commit("session_closed", session=session, to=("client", "mitra"))
     pairing_offer_waiting_requests(mitra_id=session.mitra_id)  # a slot just freed up
     return session
@@ -243,8 +244,6 @@ def session_end(*, session_id, by, reason: str = "") -> Session:
 
 def session_force_close(*, session_id, actor, reason: str = "staff", note: str = "") -> Session:
     """Staff (or a care rule) closes a live session now."""
-    from accounts.services import audit_record
-
     now = timezone.now()
     with transaction.atomic():
         session = Session.objects.select_for_update().filter(pk=session_id).first()
@@ -302,12 +301,8 @@ def session_send_warning(*, session_id, now: datetime | None = None) -> bool:
             return False  # too late to warn; closing is next
         session = _reload(session.pk)
         events.session_ending_soon(session)
-        from notifications.services import notify_on_commit
-
         notify_on_commit("session_ending_soon", session=session, to=("client", "mitra"))
         if following is not None:
-            from .. import tasks
-
             schedule_at(tasks.session_warn, following, session_id=str(session.pk))
     return True
 
@@ -361,9 +356,6 @@ def session_reroute(*, session_id, to_mitra, actor=None, reason: str = "staff",
     the clock does not charge for that gap: `ends_at` moves forward by it, never more.
     `only_if_needed`: the automatic reroute; under the lock it acts only if the session
     still waits for one (the mitra may have come back since it was chosen): else None."""
-    from accounts.services import audit_record
-    from halobestie.realtime import mitra_group, send_on_commit
-
     now = timezone.now()
     with transaction.atomic():
         session = Session.objects.select_for_update().select_related("client", "mitra").filter(pk=session_id).first()
@@ -410,14 +402,7 @@ def session_reroute(*, session_id, to_mitra, actor=None, reason: str = "staff",
                          before={"mitra": str(old_mitra.id)}, after={"mitra": str(to_mitra.id)})
         session = _reload(session.pk)
         message_post_system(session=session, code="session_rerouted")
-        sid = str(session.id)
-        send_on_commit([
-            (mitra_group(old_mitra.id), "session.reassigned", {"session_id": sid, "session": None}),
-            (mitra_group(to_mitra.id), "session.reassigned",
-             {"session_id": sid, "session": _data(session, "mitra")}),
-            (events.participants(session)[0][1], "session.reassigned",
-             {"session_id": sid, "session": _data(session, "client")}),
-        ])
+        events.session_reassigned(session, old_mitra_id=old_mitra.id)
         events.session_updated(session)
         if credited:
             _schedule_clock(session)
@@ -425,7 +410,4 @@ def session_reroute(*, session_id, to_mitra, actor=None, reason: str = "staff",
     return session
 
 
-def _data(session: Session, role: str) -> dict:
-    from ..api.serializers import session_data
 
-    return session_data(session, role)

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+import contextlib
+import uuid
+
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from halobestie import metrics
 from halobestie.errors import ApplicationError
 from halobestie.ids import parse_uuid
-from halobestie.realtime import client_group, mitra_group, send_on_commit
+from halobestie.realtime import client_group, mitra_group
+from notifications.services import notify_new_message_on_commit
 from pairing.services import presence_resume
 
 from .. import events
 from ..models import WRITABLE_STATES, Message, Session, SessionAssignment, SessionEvent
-from . import stream
+from . import (
+    care,  # care imports this module back: a module import, used at call time
+    stream,
+)
 
 MAX_BODY = 4000
 _STATUS_RANK = {"sent": 0, "delivered": 1, "read": 2}
@@ -61,12 +69,20 @@ def message_send(*, session_id, sender, client_message_id: str, body: str) -> tu
 
     Under the session's lock: the state and the participants are checked as of now (a
     reroute or a close that commits first wins: the old mitra's message is refused, a
-    message after `closed` is refused), and the message takes the next `seq`."""
+    message after `closed` is refused), and the message takes the next `seq`.
+
+    On PostgreSQL the common case is one statement (`_send_one_statement`); anything
+    unusual (a retry, a refusal, SQLite) takes the general path below, which decides it."""
     _validate(body, client_message_id)
     role = sender.role
     sid = parse_uuid(session_id)
     if sid is None:
         raise ApplicationError("not_found", "Session not found.")
+    if connection.vendor == "postgresql":
+        fast = _send_one_statement(sid, sender, client_message_id, body)
+        if fast is not None:
+            metrics.MESSAGES_BY_SENDER[role].inc()
+            return fast, True
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -106,7 +122,80 @@ def message_send(*, session_id, sender, client_message_id: str, body: str) -> tu
         if existing is None:
             raise
         return existing, False
+    metrics.MESSAGES_BY_SENDER[role].inc()
     return message, True
+
+
+# One round trip for a message on PostgreSQL: lock the session row and take the next seq
+# only if the session is writable and the sender is its current participant (the UPDATE's
+# WHERE, re-checked by PostgreSQL on the newest row version after waiting for the lock),
+# store the message with that seq, and mark the current assignment's first mitra message.
+# A retry breaks the idempotency key: the whole statement fails, nothing is numbered, and
+# the general path returns the stored message. A mitra's message also ends a grace period
+# or a pending reroute for absence or silence (as `mitra_presence_clears`).
+_SEND_SQL = """
+WITH old AS (
+    SELECT mitra_away_since, reroute_reason FROM chat_session WHERE id = %(sid)s
+), s AS (
+    UPDATE chat_session SET
+        last_seq = last_seq + 1,
+        last_mitra_message_at = CASE WHEN %(is_mitra)s THEN %(now)s ELSE last_mitra_message_at END,
+        mitra_away_since = CASE WHEN %(is_mitra)s THEN NULL ELSE mitra_away_since END,
+        reroute_needed_since = CASE WHEN %(is_mitra)s AND reroute_reason IN ('mitra_offline', 'mitra_no_show')
+                                    THEN NULL ELSE reroute_needed_since END,
+        unserved_since = CASE WHEN %(is_mitra)s AND reroute_reason IN ('mitra_offline', 'mitra_no_show')
+                              THEN NULL ELSE unserved_since END,
+        reroute_reason = CASE WHEN %(is_mitra)s AND reroute_reason IN ('mitra_offline', 'mitra_no_show')
+                              THEN '' ELSE reroute_reason END,
+        updated_at = %(now)s
+    WHERE id = %(sid)s AND state IN ('active', 'closing')
+      AND CASE WHEN %(is_mitra)s THEN mitra_id = %(uid)s ELSE client_id = %(uid)s END
+    RETURNING id, last_seq, client_id, mitra_id, state, risk_level
+), a AS (
+    UPDATE chat_sessionassignment SET first_message_at = %(now)s
+    WHERE %(is_mitra)s AND session_id = (SELECT id FROM s) AND ended_at IS NULL AND first_message_at IS NULL
+    RETURNING 1
+), m AS (
+    INSERT INTO chat_message (id, session_id, seq, sender, sender_mitra_id, client_message_id, body, system_code,
+                              created_at, status)
+    SELECT %(mid)s, s.id, s.last_seq, %(role)s, %(mitra)s, %(cmid)s, %(body)s, '', %(now)s, 'sent' FROM s
+    RETURNING "row", seq
+)
+SELECT m."row", m.seq, s.client_id, s.mitra_id, s.state, s.risk_level, (SELECT mitra_away_since FROM old),
+       (SELECT reroute_reason FROM old)
+FROM m, s
+"""
+
+
+def _send_one_statement(sid, sender, client_message_id: str, body: str) -> Message | None:
+    """The common case in one statement, or None (refused, a retry: the caller decides)."""
+    role = sender.role
+    now = timezone.now()
+    mid = uuid.uuid4()
+    params = {"sid": sid, "uid": sender.id, "is_mitra": role == "mitra", "now": now, "mid": mid, "role": role,
+              "mitra": sender.id if role == "mitra" else None, "cmid": client_message_id, "body": body}
+    try:
+        with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
+            with connection.cursor() as cursor:
+                cursor.execute(_SEND_SQL, params)
+                row = cursor.fetchone()
+    except IntegrityError:
+        return None  # a retry of a stored message: nothing was written
+    if row is None:
+        return None  # not writable, or not this sender's session: the general path says why
+    pk, seq, client_id, mitra_id, state, risk_level, was_away, old_reason = row
+    session = Session(id=sid, client_id=client_id, mitra_id=mitra_id, state=state, risk_level=risk_level)
+    message = Message(row=pk, id=mid, session_id=sid, seq=seq, sender=role, client_message_id=client_message_id,
+                      body=body, created_at=now, status=Message.Status.SENT,
+                      sender_mitra_id=sender.id if role == "mitra" else None)
+    message.session = session
+    if role == "mitra" and (was_away is not None or old_reason in ("mitra_offline", "mitra_no_show")):
+        SessionEvent.objects.create(session_id=sid, kind="mitra_returned", data={"by": "message"})
+        if was_away is not None:
+            transaction.on_commit(lambda: presence_resume(mitra=sender), robust=True)
+    events.message_new(message)
+    _after_message(session, message)
+    return message
 
 
 def mitra_presence_clears(session: Session, *, by_message: bool) -> dict:
@@ -138,24 +227,21 @@ def _existing(session_id, sender, client_message_id: str) -> Message | None:
 
 def _after_message(session: Session, message: Message) -> None:
     """Pushes for a recipient with no live socket; the crisis check for client messages."""
-    from notifications.services import notify_new_message_on_commit
-
     notify_new_message_on_commit(message=message, session=session)
     if message.sender == "client":
-        from chat.services.care import crisis_check
-
-        crisis_check(session=session, message=message)
+        care.crisis_check(session=session, message=message)
 
 
 def message_post_system(*, session: Session, code: str, text: str | None = None) -> Message:
     """A system message in the session's stream. Takes the session's lock (the caller's
     transaction usually holds it already) so it is numbered like any other message."""
     body = text or events.SYSTEM_TEXT.get(code, code)
-    locked = stream.session_lock(session.pk)
-    session.last_seq = locked.last_seq
-    message = stream.stream_append(session, sender="system", body=body, system_code=code,
-                                   status=Message.Status.READ)
-    events.message_new(message)
+    with transaction.atomic():  # its own transaction when called outside one (the crisis check)
+        locked = stream.session_lock(session.pk)
+        session.last_seq = locked.last_seq
+        message = stream.stream_append(session, sender="system", body=body, system_code=code,
+                                       status=Message.Status.READ)
+        events.message_new(message)
     return message
 
 
@@ -164,12 +250,7 @@ def _other_side(role: str) -> str:
 
 
 def _status_event(session: Session, sender_role: str, ids: list[str], status: str, at) -> None:
-    """`message.status` to the sender of those messages (the other side of the reader)."""
-    if not ids:
-        return
-    data = {"session_id": str(session.id), "message_ids": ids, "status": status, "at": at.isoformat()}
-    group = client_group(session.client_id) if sender_role == "client" else mitra_group(session.mitra_id)
-    send_on_commit([(group, "message.status", data)])
+    events.message_status(session, sender_role=sender_role, message_ids=ids, status=status, at=at)
 
 
 def messages_mark_delivered(*, session_id, reader, message_ids: list) -> list[str]:

@@ -1,7 +1,8 @@
 """TOTP (RFC 6238, HMAC-SHA1, 30 s steps, 6 digits): what every authenticator app speaks.
 
-Staff who may read transcripts can enrol a secret. Once enrolled, their login asks for a
-code, and transcript pages require a session that passed that check.
+Staff can enrol a secret (`enrolment.py`: it asks for the password again). Once enrolled,
+their login asks for a code (or a recovery code), and transcript pages require a session
+that passed that check.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import struct
 import time
 from urllib.parse import quote, urlencode
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.services import audit_record
 
 from ..models import StaffTOTP
+from . import recovery
 
 STEP_SECONDS = 30
 DIGITS = 6
@@ -89,36 +91,23 @@ def totp_verify(*, user, code: str) -> bool:
     return True
 
 
-def totp_begin_enrolment(*, user) -> StaffTOTP:
-    """A fresh unconfirmed secret (replacing an unconfirmed one; never a confirmed one)."""
-    row, created = StaffTOTP.objects.get_or_create(user=user, defaults={"secret": new_secret()})
-    if not created and not row.is_enrolled:
-        row.secret = new_secret()
-        row.save(update_fields=["secret"])
-    return row
-
-
-def totp_confirm_enrolment(*, user, code: str, ip: str | None = None) -> bool:
-    with transaction.atomic():
-        row = StaffTOTP.objects.select_for_update().filter(user=user, confirmed_at__isnull=True).first()
-        if row is None:
-            return False
-        step = matching_step(row.secret, code)
-        if step is None:
-            return False
-        row.confirmed_at = timezone.now()
-        row.last_used_step = step
-        row.save(update_fields=["confirmed_at", "last_used_step"])
-        audit_record(actor=user, action="staff.totp_enrol", target=user, target_type="user", ip=ip)
-    return True
-
-
-def totp_remove(*, user, actor, ip: str | None = None) -> bool:
-    with transaction.atomic():
-        deleted, _ = StaffTOTP.objects.filter(user=user).delete()
-        if deleted:
-            audit_record(actor=actor, action="staff.totp_remove", target=user, target_type="user", ip=ip)
-    return bool(deleted)
+def second_factor_verify(*, user, code: str, ip: str | None = None) -> str | None:
+    """A login's (or a step-up's) second factor: a current TOTP code, or one of the user's
+    recovery codes (spent, and audited with how many are left). Returns "totp",
+    "recovery" or None."""
+    if recovery.looks_like_recovery_code(code):
+        if not recovery.recovery_code_use(user=user, code=code):
+            return None
+        audit_record(
+            actor=user,
+            action="staff.recovery_code_used",
+            target=user,
+            target_type="user",
+            after={"left": recovery.recovery_codes_left(user)},
+            ip=ip,
+        )
+        return "recovery"
+    return "totp" if totp_verify(user=user, code=code) else None
 
 
 def session_is_verified(request) -> bool:
@@ -131,8 +120,6 @@ def mark_session_verified(request) -> None:
 
 def transcript_needs_totp(request) -> bool:
     """True when this staff session must pass a TOTP check before reading a transcript."""
-    from django.conf import settings
-
     if session_is_verified(request):
         return False
     if enrolled_totp(request.user) is not None:

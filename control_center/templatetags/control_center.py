@@ -7,7 +7,16 @@ from datetime import datetime
 from django import template
 from django.utils import timezone
 
+from ..roles import role_of
+
 register = template.Library()
+
+
+@register.filter
+def staff_role(user) -> str:
+    """The staff member's role label ("Operator", "Supervisor", "Admin"), or "no role"."""
+    role = role_of(user)
+    return role.label if role else "no role"
 
 
 @register.filter

@@ -17,31 +17,43 @@ from .factories import make_staff
 
 @pytest.fixture
 def operator(db):
-    """Staff without transcript permission."""
+    """Staff with the operator role (no transcripts, no settings)."""
     return make_staff("operator")
 
 
 @pytest.fixture
 def supervisor(db):
-    """Staff who may read transcripts (chat.view_transcript)."""
-    return make_staff("supervisor", transcripts=True)
+    """Staff with the supervisor role (transcripts, refunds, blocks)."""
+    return make_staff("supervisor")
+
+
+@pytest.fixture
+def admin_staff(db):
+    """Staff with the admin role (not a superuser): mitras, prices, settings, roles."""
+    return make_staff("admin")
+
+
+def _signed_in(user) -> DjangoClient:
+    web = DjangoClient()
+    web.force_login(user)
+    web.user = user
+    return web
 
 
 @pytest.fixture
 def cc(operator) -> DjangoClient:
-    """The Django test client, signed in as the operator."""
-    web = DjangoClient()
-    web.force_login(operator)
-    web.user = operator
-    return web
+    """The Django test client, signed in as an operator."""
+    return _signed_in(operator)
 
 
 @pytest.fixture
 def cc_supervisor(supervisor) -> DjangoClient:
-    web = DjangoClient()
-    web.force_login(supervisor)
-    web.user = supervisor
-    return web
+    return _signed_in(supervisor)
+
+
+@pytest.fixture
+def cc_admin(admin_staff) -> DjangoClient:
+    return _signed_in(admin_staff)
 
 
 @pytest.fixture

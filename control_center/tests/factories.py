@@ -5,12 +5,13 @@ from __future__ import annotations
 import itertools
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from accounts.models import Client, Mitra
 from chat.models import Session
 from chat.services.lifecycle import session_start_from_offer
+from control_center.roles import BY_KEY
 from halobestie.testing.fixtures import make_client, make_mitra
 from pairing.services import pairing_request_create
 
@@ -18,13 +19,20 @@ PASSWORD = "correct horse battery staple"
 _numbers = itertools.count(1)
 
 
-def make_staff(name: str = "operator", *, transcripts: bool = False, staff: bool = True, password: str = PASSWORD):
+_FROM_NAME = object()
+
+
+def make_staff(name: str = "operator", *, role: str | None = _FROM_NAME, staff: bool = True, password: str = PASSWORD):
+    """A staff login with a role: by default the one its name says ("supervisor"), else
+    operator; `role=None` for a login without any."""
     email = f"{name}{next(_numbers)}@halobestie.test"
     user = get_user_model().objects.create_user(
         username=email, email=email, password=password, first_name=name.capitalize(), is_staff=staff
     )
-    if transcripts:
-        user.user_permissions.add(Permission.objects.get(codename="view_transcript"))
+    if role is _FROM_NAME:
+        role = name if name in BY_KEY else "operator"
+    if role is not None:
+        user.groups.add(Group.objects.get(name=BY_KEY[role].group))
     return user
 
 

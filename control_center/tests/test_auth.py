@@ -147,6 +147,7 @@ STAFF_PAGES = [
     "/audit/",
     "/account/two-factor/",
     "/reports/",
+    "/staff/",
 ]
 
 
@@ -162,8 +163,8 @@ def test_every_page_is_staff_only(path, db):
 
 
 @pytest.mark.parametrize("path", STAFF_PAGES)
-def test_every_page_renders_for_staff(path, cc):
-    r = cc.get(path)
+def test_every_page_renders_for_staff(path, cc_admin):
+    r = cc_admin.get(path)
     assert r.status_code == 200, path
     assert r["Cache-Control"] == "no-store"
 

@@ -12,6 +12,8 @@ from playwright.sync_api import expect
 from accounts.models import AuditLog, Mitra
 from chat.models import Session
 from chat.services.messages import message_send
+from control_center.auth import totp
+from control_center.services import staff_set_role
 from halobestie.testing.fixtures import make_client, make_mitra
 from pairing.services import pairing_request_create
 
@@ -31,7 +33,7 @@ def _sign_in(page, user):
 
 def test_log_in_create_a_mitra_and_deactivate_it(browser_page, backend):
     page = browser_page
-    staff = backend(make_staff, "operator")
+    staff = backend(make_staff, "admin")  # mitras are the admins' to create
     # A wrong password first: refused with a clear message.
     page.goto("/login/")
     page.fill("input[name=email]", staff.email)
@@ -127,3 +129,79 @@ def test_reroute_a_live_session_to_another_available_mitra(browser_page, backend
     assert backend(
         lambda: AuditLog.objects.filter(action="session.reroute", actor=staff, target_id=str(session.id)).exists()
     )
+
+
+def test_a_refused_action_shows_the_403_page_and_changes_nothing(browser_page, backend):
+    """The supervisor has the session page open; meanwhile an admin makes them an operator.
+    Their click on "Close session now" is refused at once: a clear page, the session still
+    live, the attempt in the audit log."""
+    page = browser_page
+
+    def setup():
+        return make_staff("supervisor"), make_staff("admin"), live_session()
+
+    staff, admin, session = backend(setup)
+    _sign_in(page, staff)
+    expect(page.get_by_test_id("my-role")).to_have_text("Supervisor")
+    expect(page.get_by_role("link", name="Audit log")).to_be_visible()
+    page.goto(f"/sessions/{session.id}/")
+    close = page.get_by_role("button", name="Close session now")
+    expect(close).to_be_visible()
+
+    backend(lambda: staff_set_role(actor=admin, user_id=staff.pk, role="operator"))
+    page.fill("textarea[name=note]", "client asked by email")
+    close.click()  # the confirm dialog is accepted
+    expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+    expect(page.get_by_test_id("forbidden")).to_contain_text(
+        "Your role (Operator) cannot force-close a live session. Nothing was changed."
+    )
+    expect(page.get_by_test_id("forbidden")).to_contain_text("Who can: Supervisor, Admin")
+    assert backend(lambda: Session.objects.get(pk=session.pk).state) == "active"
+    denial = backend(lambda: AuditLog.objects.get(action="staff.denied", actor=staff))
+    assert denial.after["permission"] == "control_center.force_close_session"
+    # The menu now matches the role: no audit log, no close button.
+    expect(page.get_by_test_id("my-role")).to_have_text("Operator")
+    expect(page.get_by_role("link", name="Audit log")).to_have_count(0)
+    page.goto(f"/sessions/{session.id}/")
+    expect(page.get_by_role("button", name="Close session now")).to_have_count(0)
+    expect(page.get_by_role("button", name="Reroute")).to_be_visible()
+
+
+def test_enrol_two_factor_and_sign_in_with_a_recovery_code(browser_page, backend):
+    page = browser_page
+    staff = backend(make_staff, "operator")
+    _sign_in(page, staff)
+    page.get_by_role("link", name=staff.first_name).click()
+    expect(page.get_by_role("heading", name="Two-factor sign-in")).to_be_visible()
+    secret = page.get_by_test_id("totp-secret").inner_text().strip()
+    form = page.get_by_test_id("totp-enrol-form")
+    # A session alone cannot turn it on: the password is asked for again.
+    form.get_by_label("Your password").fill("not my password")
+    form.get_by_label("Code from the app, or a recovery code").fill(totp.totp(secret))
+    form.get_by_role("button", name="Turn on").click()
+    expect(page.get_by_text("Your password is not right.")).to_be_visible()
+    assert page.get_by_test_id("totp-secret").inner_text().strip() == secret  # same key as in the app
+
+    form = page.get_by_test_id("totp-enrol-form")
+    form.get_by_label("Your password").fill(PASSWORD)
+    form.get_by_label("Code from the app, or a recovery code").fill(totp.totp(secret))
+    form.get_by_role("button", name="Turn on").click()
+    expect(page.get_by_role("heading", name="Two-factor sign-in is on")).to_be_visible()
+    codes = page.get_by_test_id("recovery-codes").locator("li").all_inner_texts()
+    assert len(codes) == 10
+    page.get_by_role("link", name="I have saved them").click()
+    expect(page.get_by_test_id("codes-left")).to_contain_text("10 of 10")
+    assert backend(lambda: AuditLog.objects.filter(action="staff.totp_enrol", actor=staff).count()) == 1
+    # Nothing of the codes is kept by the browser.
+    assert not any(code in (page.evaluate("JSON.stringify(localStorage) + JSON.stringify(sessionStorage)"))
+                   for code in codes)
+
+    page.get_by_test_id("logout").click()
+    page.fill("input[name=email]", staff.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.get_by_role("heading", name="Sign-in code")).to_be_visible()
+    page.fill("input[name=code]", codes[0])
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    expect(page.get_by_role("status").first).to_contain_text("You signed in with a recovery code; 9 left.")

@@ -67,19 +67,19 @@ def test_detail_queries_do_not_grow_with_rows(cc, session_tier):
     assert len(many) == len(few)
 
 
-def test_block_and_unblock(cc, operator):
+def test_block_and_unblock(cc_supervisor, supervisor):
     client = make_client("Ani").user
-    r = cc.post(f"/clients/{client.id}/block/", {"reason": "Abusive to mitras"})
+    r = cc_supervisor.post(f"/clients/{client.id}/block/", {"reason": "Abusive to mitras"})
     assert r.status_code == 302
     client.refresh_from_db()
     assert client.is_blocked and client.blocked_reason == "Abusive to mitras"
     row = AuditLog.objects.get(action="client.block")
-    assert row.actor == operator and row.after["is_blocked"] is True
-    assert b'data-testid="blocked"' in cc.get(f"/clients/{client.id}/").content
-    cc.post(f"/clients/{client.id}/unblock/")
+    assert row.actor == supervisor and row.after["is_blocked"] is True
+    assert b'data-testid="blocked"' in cc_supervisor.get(f"/clients/{client.id}/").content
+    cc_supervisor.post(f"/clients/{client.id}/unblock/")
     client.refresh_from_db()
     assert not client.is_blocked and client.blocked_reason == ""
-    assert AuditLog.objects.filter(action="client.unblock", actor=operator).exists()
+    assert AuditLog.objects.filter(action="client.unblock", actor=supervisor).exists()
 
 
 def test_block_is_post_only(cc):

@@ -43,8 +43,8 @@ def test_list_queries_do_not_grow_with_rows(cc):
     assert len(many) == len(few)
 
 
-def test_create_mitra_writes_and_audits(cc, operator):
-    r = cc.post(
+def test_create_mitra_writes_and_audits(cc_admin, admin_staff):
+    r = cc_admin.post(
         "/mitras/new/",
         {"phone": "0812 3456 7890", "display_name": "  Bestie   Nia ", "bio": "Psikolog", "photo_url": ""},
     )
@@ -52,26 +52,26 @@ def test_create_mitra_writes_and_audits(cc, operator):
     assert r.status_code == 302 and r["Location"] == f"/mitras/{mitra.id}/"
     assert mitra.display_name == "Bestie Nia" and mitra.is_active
     row = AuditLog.objects.get(action="mitra.create")
-    assert row.actor == operator and row.target_id == str(mitra.id)
-    assert b"Mitra Bestie Nia created" in cc.get(r["Location"]).content
+    assert row.actor == admin_staff and row.target_id == str(mitra.id)
+    assert b"Mitra Bestie Nia created" in cc_admin.get(r["Location"]).content
 
 
-def test_create_mitra_shows_service_errors_on_the_field(cc):
+def test_create_mitra_shows_service_errors_on_the_field(cc_admin):
     Mitra.objects.create(phone="+6281234567890", display_name="Nia")
-    r = cc.post("/mitras/new/", {"phone": "+6281234567890", "display_name": "Nia 2"})
+    r = cc_admin.post("/mitras/new/", {"phone": "+6281234567890", "display_name": "Nia 2"})
     assert r.status_code == 200
     assert b"A mitra with this phone already exists." in r.content
-    r = cc.post("/mitras/new/", {"phone": "12345", "display_name": "Nia 3"})
+    r = cc_admin.post("/mitras/new/", {"phone": "12345", "display_name": "Nia 3"})
     assert b"Phone must be E.164" in r.content
     assert Mitra.objects.count() == 1
     assert not AuditLog.objects.filter(action="mitra.create").exists()
 
 
-def test_edit_mitra(cc):
+def test_edit_mitra(cc_admin):
     mitra = make_mitra("Sari").user
-    r = cc.get(f"/mitras/{mitra.id}/edit/")
+    r = cc_admin.get(f"/mitras/{mitra.id}/edit/")
     assert mitra.phone.encode() in r.content
-    r = cc.post(
+    r = cc_admin.post(
         f"/mitras/{mitra.id}/edit/",
         {"phone": mitra.phone, "display_name": "Sari W.", "bio": "Baru", "photo_url": "https://example.com/sari.jpg"},
     )
@@ -82,16 +82,16 @@ def test_edit_mitra(cc):
     assert row.before["display_name"] == "Sari" and row.after["display_name"] == "Sari W."
 
 
-def test_deactivate_and_reactivate(cc, operator):
+def test_deactivate_and_reactivate(cc_admin, admin_staff):
     mitra = make_mitra("Sari", online=True).user
-    r = cc.post(f"/mitras/{mitra.id}/active/", {"active": "0"})
+    r = cc_admin.post(f"/mitras/{mitra.id}/active/", {"active": "0"})
     assert r.status_code == 302
     mitra.refresh_from_db()
     assert not mitra.is_active and mitra.deactivated_at
     assert MitraPresence.objects.get(mitra=mitra).status == "offline"
     assert MitraOnlineLog.objects.get(mitra=mitra).end_reason == "deactivated"
-    assert AuditLog.objects.filter(action="mitra.deactivate", actor=operator, target_id=str(mitra.id)).exists()
-    cc.post(f"/mitras/{mitra.id}/active/", {"active": "1"})
+    assert AuditLog.objects.filter(action="mitra.deactivate", actor=admin_staff, target_id=str(mitra.id)).exists()
+    cc_admin.post(f"/mitras/{mitra.id}/active/", {"active": "1"})
     mitra.refresh_from_db()
     assert mitra.is_active
     assert AuditLog.objects.filter(action="mitra.activate").exists()

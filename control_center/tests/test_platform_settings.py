@@ -35,7 +35,7 @@ def test_the_page_has_every_key_in_its_group(cc):
     assert 'value="300,60"' in html
 
 
-def test_saving_changes_writes_and_audits_only_what_changed(cc, operator):
+def test_saving_changes_writes_and_audits_only_what_changed(cc_admin, admin_staff):
     data = _current()
     data.update(
         max_customers_per_mitra="5",
@@ -44,13 +44,13 @@ def test_saving_changes_writes_and_audits_only_what_changed(cc, operator):
         ending_soon_warnings="60, 600",
     )
     data.pop("client_can_end_early")  # unchecked box = off
-    r = cc.post("/settings/", data)
+    r = cc_admin.post("/settings/", data)
     assert r.status_code == 302
     row = PlatformSettings.objects.get(id=1)
     assert (row.max_customers_per_mitra, row.pairing_timeout, row.client_identity_for_mitra) == (5, 90, "display_name")
     assert row.ending_soon_warnings == "600,60" and row.client_can_end_early is False
     audit = AuditLog.objects.get(action="settings.update")
-    assert audit.actor == operator
+    assert audit.actor == admin_staff
     assert audit.after == {
         "max_customers_per_mitra": 5,
         "pairing_timeout": 90,
@@ -61,10 +61,10 @@ def test_saving_changes_writes_and_audits_only_what_changed(cc, operator):
     assert audit.before["max_customers_per_mitra"] == 3
 
 
-def test_service_refusals_show_on_the_fields(cc):
+def test_service_refusals_show_on_the_fields(cc_admin):
     data = _current()
     data.update(pairing_timeout="5", ending_soon_warnings="soon")
-    r = cc.post("/settings/", data)
+    r = cc_admin.post("/settings/", data)
     assert r.status_code == 400
     html = r.content.decode()
     assert "must be between 10 and 3600" in html
@@ -74,6 +74,6 @@ def test_service_refusals_show_on_the_fields(cc):
 
     data = _current()
     data.update(heartbeat_interval="100", auto_offline_after="90")
-    r = cc.post("/settings/", data)
+    r = cc_admin.post("/settings/", data)
     assert r.status_code == 400 and "Must be longer than heartbeat_interval." in r.content.decode()
     assert PlatformSettings.objects.get(id=1).heartbeat_interval == 30

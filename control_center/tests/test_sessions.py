@@ -100,21 +100,21 @@ def test_reroute_to_an_available_mitra(cc, operator):
     assert Message.objects.filter(session=session, system_code="session_rerouted").exists()
 
 
-def test_force_close(cc, operator):
+def test_force_close(cc_supervisor, supervisor):
     session = live_session()
-    r = cc.post(f"/sessions/{session.id}/force-close/", {"note": ""})
+    r = cc_supervisor.post(f"/sessions/{session.id}/force-close/", {"note": ""})
     assert r.status_code == 400 and b"field has-error" in r.content
-    r = cc.post(f"/sessions/{session.id}/force-close/", {"note": "Client asked for help by email"})
+    r = cc_supervisor.post(f"/sessions/{session.id}/force-close/", {"note": "Client asked for help by email"})
     assert r.status_code == 302
     session.refresh_from_db()
     assert session.state == "closed"
     closure = SessionClosure.objects.get(session=session)
     assert (closure.closed_by, closure.reason, closure.note) == ("staff", "staff", "Client asked for help by email")
-    assert AuditLog.objects.filter(action="session.force_close", actor=operator, target_id=str(session.id)).exists()
-    page = cc.get(f"/sessions/{session.id}/").content.decode()
+    assert AuditLog.objects.filter(action="session.force_close", actor=supervisor, target_id=str(session.id)).exists()
+    page = cc_supervisor.get(f"/sessions/{session.id}/").content.decode()
     assert 'data-testid="closure"' in page and "reroute-form" not in page
     # Closing twice is refused with the service's message.
-    r = cc.post(f"/sessions/{session.id}/force-close/", {"note": "again"})
+    r = cc_supervisor.post(f"/sessions/{session.id}/force-close/", {"note": "again"})
     assert r.status_code == 400 and b"already closed" in r.content
 
 

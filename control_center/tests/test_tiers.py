@@ -17,8 +17,8 @@ def test_list_groups_session_and_extension_tiers(cc, session_tier, extension_tie
     assert html.index("Extension tiers") < html.index("Tambah 15 menit")
 
 
-def test_create_tier(cc, operator):
-    r = cc.post(
+def test_create_tier(cc_admin, admin_staff):
+    r = cc_admin.post(
         "/tiers/new/",
         {"kind": "session", "name": " Curhat  45 menit ", "minutes": "45", "price": "70000", "sort_order": "3"},
     )
@@ -33,17 +33,17 @@ def test_create_tier(cc, operator):
         True,
     )
     row = AuditLog.objects.get(action="tier.create")
-    assert row.actor == operator and row.target_id == str(tier.id) and row.after["price"] == 70000
+    assert row.actor == admin_staff and row.target_id == str(tier.id) and row.after["price"] == 70000
 
 
-def test_create_tier_rejects_bad_values(cc):
-    r = cc.post("/tiers/new/", {"kind": "session", "name": "Gratis?", "minutes": "0", "price": "-1", "sort_order": "0"})
+def test_create_tier_rejects_bad_values(cc_admin):
+    r = cc_admin.post("/tiers/new/", {"kind": "session", "name": "Gratis?", "minutes": "0", "price": "-1", "sort_order": "0"})
     assert r.status_code == 200 and b"has-error" in r.content
     assert not Tier.objects.exists()
 
 
-def test_edit_tier_audits_the_change(cc, session_tier):
-    r = cc.post(
+def test_edit_tier_audits_the_change(cc_admin, session_tier):
+    r = cc_admin.post(
         f"/tiers/{session_tier.id}/edit/",
         {"name": session_tier.name, "minutes": "30", "price": "55000", "sort_order": "0", "kind": "extension"},
     )
@@ -55,13 +55,13 @@ def test_edit_tier_audits_the_change(cc, session_tier):
     assert row.before == {"price": 50000} and row.after == {"price": 55000}
 
 
-def test_deactivate_and_reactivate(cc, operator, session_tier):
-    assert cc.post(f"/tiers/{session_tier.id}/active/", {"active": "0"}).status_code == 302
+def test_deactivate_and_reactivate(cc_admin, admin_staff, session_tier):
+    assert cc_admin.post(f"/tiers/{session_tier.id}/active/", {"active": "0"}).status_code == 302
     session_tier.refresh_from_db()
     assert not session_tier.is_active
-    assert AuditLog.objects.filter(action="tier.deactivate", actor=operator).exists()
-    cc.post(f"/tiers/{session_tier.id}/active/", {"active": "1"})
+    assert AuditLog.objects.filter(action="tier.deactivate", actor=admin_staff).exists()
+    cc_admin.post(f"/tiers/{session_tier.id}/active/", {"active": "1"})
     session_tier.refresh_from_db()
     assert session_tier.is_active
     assert AuditLog.objects.filter(action="tier.activate").exists()
-    assert cc.get(f"/tiers/{session_tier.id}/active/").status_code == 405
+    assert cc_admin.get(f"/tiers/{session_tier.id}/active/").status_code == 405

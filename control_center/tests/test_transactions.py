@@ -52,50 +52,50 @@ def test_list_queries_do_not_grow_with_rows(cc, session_tier):
     assert len(many) == len(few)
 
 
-def test_mark_refunded(cc, operator, session_tier):
+def test_mark_refunded(cc_supervisor, supervisor, session_tier):
     tx = _paid_session(session_tier, "refund_needed", paid_at=timezone.now())
     other = _paid_session(session_tier, "paid", paid_at=timezone.now())
-    html = cc.get("/transactions/attention/").content.decode()
+    html = cc_supervisor.get("/transactions/attention/").content.decode()
     assert f"/transactions/{tx.id}/refunded/" in html and f"/transactions/{other.id}/refunded/" not in html
 
-    r = cc.post(f"/transactions/{tx.id}/refunded/", {"note": ""}, follow=True)
+    r = cc_supervisor.post(f"/transactions/{tx.id}/refunded/", {"note": ""}, follow=True)
     assert b"Write a short note first." in r.content
     tx.refresh_from_db()
     assert tx.status == "refund_needed"
 
-    r = cc.post(f"/transactions/{tx.id}/refunded/", {"note": "Refunded via Xendit dashboard #R-77"})
+    r = cc_supervisor.post(f"/transactions/{tx.id}/refunded/", {"note": "Refunded via Xendit dashboard #R-77"})
     assert r.status_code == 302
     tx.refresh_from_db()
     assert tx.status == "refunded" and tx.note == "Refunded via Xendit dashboard #R-77"
     row = AuditLog.objects.get(action="transaction.refunded")
-    assert row.actor == operator and row.target_id == str(tx.id)
+    assert row.actor == supervisor and row.target_id == str(tx.id)
 
-    r = cc.post(f"/transactions/{other.id}/refunded/", {"note": "oops"}, follow=True)
+    r = cc_supervisor.post(f"/transactions/{other.id}/refunded/", {"note": "oops"}, follow=True)
     assert b"not refund_needed" in r.content
     other.refresh_from_db()
     assert other.status == "paid"
 
 
-def test_resolve_payment_incident(cc, operator, session_tier):
+def test_resolve_payment_incident(cc_supervisor, supervisor, session_tier):
     tx = _paid_session(session_tier)
     mismatch = PaymentIncident.objects.create(
         kind="amount_mismatch", external_id=tx.external_id, transaction=tx, payload={"paid_amount": 1000}
     )
     unknown = PaymentIncident.objects.create(kind="unknown_invoice", external_id="hb-nope", payload={"id": "x"})
-    html = cc.get("/transactions/attention/").content.decode()
+    html = cc_supervisor.get("/transactions/attention/").content.decode()
     assert "amount mismatch" in html.lower() and "unknown invoice" in html.lower() and "hb-nope" in html
 
-    r = cc.post(f"/incidents/{unknown.id}/resolve/", {"note": "Test invoice from Xendit dashboard"})
+    r = cc_supervisor.post(f"/incidents/{unknown.id}/resolve/", {"note": "Test invoice from Xendit dashboard"})
     assert r.status_code == 302
     unknown.refresh_from_db()
     assert unknown.resolved_at and unknown.resolution_note == "Test invoice from Xendit dashboard"
     assert AuditLog.objects.filter(
-        action="payment_incident.resolve", actor=operator, target_id=str(unknown.id)
+        action="payment_incident.resolve", actor=supervisor, target_id=str(unknown.id)
     ).exists()
-    html = cc.get("/transactions/attention/").content.decode()
+    html = cc_supervisor.get("/transactions/attention/").content.decode()
     assert "hb-nope" not in html and "amount mismatch" in html.lower()
 
-    r = cc.post(f"/incidents/{unknown.id}/resolve/", {"note": "again"}, follow=True)
+    r = cc_supervisor.post(f"/incidents/{unknown.id}/resolve/", {"note": "again"}, follow=True)
     assert b"already resolved" in r.content
     assert mismatch.resolved_at is None
 

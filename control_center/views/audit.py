@@ -5,10 +5,11 @@ from django.shortcuts import render
 
 from .. import selectors
 from ..forms import AuditFilterForm
-from .base import paginate, staff_required
+from ..roles import perm
+from .base import paginate, staff_permission
 
 
-@staff_required
+@staff_permission(perm("view_audit_log"))
 def audit_list(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None, actions=selectors.audit_actions())
     page = paginate(request, selectors.audit_list(**form.filters()), per_page=50)

@@ -1,5 +1,6 @@
-"""Staff login (email + password, then a TOTP code when enrolled), logout, TOTP enrolment
-and the step-up check that transcript pages ask for."""
+"""Staff login (email + password, then a TOTP or recovery code when enrolled), logout,
+two-factor enrolment (password again, recovery codes) and the step-up check that
+transcript pages ask for."""
 
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.services import audit_record
+from halobestie.errors import ApplicationError
 
-from ..auth import lockout, totp
-from ..forms import LoginForm, TotpCodeForm
+from ..auth import enrolment, lockout, recovery, totp
+from ..forms import LoginForm, SecondFactorChangeForm, TotpCodeForm, apply_error
 from .base import client_ip, is_staff_user, public_page, staff_required
 
 PENDING_KEY = "cc_pending_login"
@@ -121,15 +123,18 @@ def login_totp_view(request: HttpRequest) -> HttpResponse:
             request.session.pop(PENDING_KEY, None)
             messages.error(request, refusal.message if refusal else "Sign in again.")
             return redirect("control_center:login")
-        if totp.totp_verify(user=user, code=form.cleaned_data["code"]):
+        used = totp.second_factor_verify(user=user, code=form.cleaned_data["code"], ip=ip)
+        if used is not None:
             request.session.pop(PENDING_KEY, None)
             _complete_login(request, user, backend=pending["backend"], email=email, via_totp=True)
+            if used == "recovery":
+                _recovery_code_spent(request, user)
             return redirect(_next_url(request))
         if lockout.login_failed(email=email, ip=ip) is not None:
             request.session.pop(PENDING_KEY, None)
             messages.error(request, "Too many wrong codes: the account is locked for a while.")
             return redirect("control_center:login")
-        form.add_error("code", "That code is not right (or was already used). Try the next one.")
+        form.add_error("code", "That code is not right (or was already used). Try the next one, or a recovery code.")
         status = 400
     return render(
         request, "control_center/auth/totp_login.html", {"form": form, "next": _next_url(request)}, status=status
@@ -148,30 +153,60 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("control_center:login")
 
 
+def _recovery_code_spent(request: HttpRequest, user) -> None:
+    left = recovery.recovery_codes_left(user)
+    messages.warning(
+        request,
+        f"You signed in with a recovery code; {left} left. "
+        "If your phone is lost, turn two-factor sign-in off and on again with a new phone.",
+    )
+
+
+def _show_recovery_codes(request: HttpRequest, codes: list[str], *, first: bool) -> HttpResponse:
+    # Rendered straight from the POST (no redirect): the codes are never stored anywhere
+    # in plain text, not even in the session. The page is no-store like every staff page.
+    return render(request, "control_center/auth/recovery_codes.html", {"codes": codes, "first": first})
+
+
 @staff_required
 def totp_setup_view(request: HttpRequest) -> HttpResponse:
-    """Enrol an authenticator app (show the secret, confirm with one code) or remove it."""
-    user = request.user
+    """Two-factor sign-in: enrol (the secret, then password + one code), or, once on,
+    new recovery codes or turning it off (password + a code each time)."""
+    user, ip = request.user, client_ip(request)
     enrolled = totp.enrolled_totp(user)
-    form = TotpCodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        code, ip = form.cleaned_data["code"], client_ip(request)
-        if enrolled is not None:
-            if request.POST.get("action") == "remove" and totp.totp_verify(user=user, code=code):
-                totp.totp_remove(user=user, actor=user, ip=ip)
+    action = request.POST.get("action", "")
+    forms_by_action = {
+        name: SecondFactorChangeForm(request.POST if request.method == "POST" and action == name else None, prefix=name)
+        for name in (("remove", "recovery_codes") if enrolled else ("enrol",))
+    }
+    status = 200
+    if request.method == "POST" and action in forms_by_action:
+        form = forms_by_action[action]
+        if form.is_valid():
+            password, code = form.cleaned_data["password"], form.cleaned_data["code"]
+            try:
+                if action == "enrol":
+                    codes = enrolment.totp_confirm_enrolment(user=user, password=password, code=code, ip=ip)
+                    totp.mark_session_verified(request)
+                    return _show_recovery_codes(request, codes, first=True)
+                if action == "recovery_codes":
+                    codes = enrolment.recovery_codes_regenerate(user=user, password=password, code=code, ip=ip)
+                    return _show_recovery_codes(request, codes, first=False)
+                enrolment.totp_remove(user=user, password=password, code=code, ip=ip)
+            except ApplicationError as exc:
+                apply_error(form, exc)
+            else:
                 request.session.pop(totp.SESSION_FLAG, None)
                 messages.success(request, "Two-factor sign-in removed.")
                 return redirect("control_center:totp_setup")
-        elif totp.totp_confirm_enrolment(user=user, code=code, ip=ip):
-            totp.mark_session_verified(request)
-            messages.success(request, "Two-factor sign-in is on. Your next logins will ask for a code.")
-            return redirect("control_center:totp_setup")
-        form.add_error("code", "That code is not right. Check the time on your phone and try again.")
-    row = enrolled or totp.totp_begin_enrolment(user=user)
-    context = {"form": form, "enrolled": enrolled is not None}
+        status = 400
+    context = {"forms": forms_by_action, "enrolled": enrolled is not None}
     if enrolled is None:
+        row = enrolment.totp_begin_enrolment(user=user, fresh=request.method != "POST")
         context.update(secret=row.secret, uri=totp.provisioning_uri(row.secret, user.get_username()))
-    return render(request, "control_center/auth/totp_setup.html", context)
+    else:
+        context["codes_left"] = recovery.recovery_codes_left(user)
+    return render(request, "control_center/auth/totp_setup.html", context, status=status)
 
 
 @staff_required
@@ -186,9 +221,18 @@ def totp_verify_view(request: HttpRequest) -> HttpResponse:
         refusal = lockout.login_check(email=email, ip=ip)
         if refusal is not None:
             form.add_error(None, refusal.message)
-        elif totp.totp_verify(user=request.user, code=form.cleaned_data["code"]):
+        elif (used := totp.second_factor_verify(user=request.user, code=form.cleaned_data["code"], ip=ip)) is not None:
             totp.mark_session_verified(request)
-            audit_record(actor=request.user, action="staff.totp_verify", target=request.user, target_type="user", ip=ip)
+            audit_record(
+                actor=request.user,
+                action="staff.totp_verify",
+                target=request.user,
+                target_type="user",
+                after={"with": used},
+                ip=ip,
+            )
+            if used == "recovery":
+                _recovery_code_spent(request, request.user)
             return redirect(_next_url(request))
         else:
             lockout.login_failed(email=email, ip=ip)

@@ -12,21 +12,22 @@ from accounts.services import client_set_blocked
 
 from .. import selectors
 from ..forms import BlockForm
-from .base import paginate, staff_required
+from ..roles import perm
+from .base import VIEW, paginate, staff_permission
 
 
 def _get_client(client_id) -> Client:
     return get_object_or_404(Client, pk=client_id, deleted_at__isnull=True)
 
 
-@staff_required
+@staff_permission(VIEW)
 def client_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:80]
     page = paginate(request, selectors.client_list(query))
     return render(request, "control_center/clients/list.html", {"page": page, "q": query})
 
 
-@staff_required
+@staff_permission(VIEW)
 def client_detail(request: HttpRequest, client_id) -> HttpResponse:
     client = _get_client(client_id)
     context = {
@@ -40,7 +41,7 @@ def client_detail(request: HttpRequest, client_id) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@staff_permission(perm("block_client"))
 def client_block(request: HttpRequest, client_id) -> HttpResponse:
     client = _get_client(client_id)
     form = BlockForm(request.POST)
@@ -51,7 +52,7 @@ def client_block(request: HttpRequest, client_id) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@staff_permission(perm("block_client"))
 def client_unblock(request: HttpRequest, client_id) -> HttpResponse:
     client = _get_client(client_id)
     client_set_blocked(client=client, blocked=False, actor=request.user)

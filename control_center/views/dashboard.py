@@ -6,7 +6,7 @@ from django.shortcuts import render
 from accounts.selectors import platform_settings
 
 from .. import selectors
-from .base import staff_required
+from .base import VIEW, staff_permission
 
 POLL_SECONDS = 5
 
@@ -21,11 +21,11 @@ def _context() -> dict:
     }
 
 
-@staff_required
+@staff_permission(VIEW)
 def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "control_center/dashboard.html", _context())
 
 
-@staff_required
+@staff_permission(VIEW)
 def dashboard_live(request: HttpRequest) -> HttpResponse:
     return render(request, "control_center/_dashboard_live.html", _context())

@@ -12,7 +12,8 @@ from halobestie.errors import ApplicationError
 from notifications.models import Device
 from notifications.services import send_test_push
 
-from .base import staff_required
+from ..roles import perm
+from .base import staff_permission
 
 
 def _owner_page(device: Device) -> str:
@@ -22,7 +23,7 @@ def _owner_page(device: Device) -> str:
 
 
 @require_POST
-@staff_required
+@staff_permission(perm("send_test_push"))
 def device_test_push(request: HttpRequest, device_id: int) -> HttpResponse:
     device = get_object_or_404(Device, pk=device_id)
     try:

@@ -16,17 +16,18 @@ from pairing.selectors import mitra_live_sessions
 
 from .. import selectors, services
 from ..forms import MitraForm, apply_error
-from .base import client_ip, paginate, staff_required
+from ..roles import perm
+from .base import VIEW, client_ip, paginate, staff_permission
 
 
-@staff_required
+@staff_permission(VIEW)
 def mitra_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:80]
     page = paginate(request, selectors.mitra_list(query))
     return render(request, "control_center/mitras/list.html", {"page": page, "q": query})
 
 
-@staff_required
+@staff_permission(perm("manage_mitra"))
 def mitra_create_view(request: HttpRequest) -> HttpResponse:
     form = MitraForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -40,7 +41,7 @@ def mitra_create_view(request: HttpRequest) -> HttpResponse:
     return render(request, "control_center/mitras/form.html", {"form": form, "mitra": None})
 
 
-@staff_required
+@staff_permission(perm("manage_mitra"))
 def mitra_edit(request: HttpRequest, mitra_id) -> HttpResponse:
     mitra = get_object_or_404(Mitra, pk=mitra_id)
     form = MitraForm.for_mitra(mitra, data=request.POST or None)
@@ -56,7 +57,7 @@ def mitra_edit(request: HttpRequest, mitra_id) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@staff_permission(perm("manage_mitra"))
 def mitra_set_active_view(request: HttpRequest, mitra_id) -> HttpResponse:
     mitra = get_object_or_404(Mitra, pk=mitra_id)
     active = request.POST.get("active") == "1"
@@ -66,7 +67,7 @@ def mitra_set_active_view(request: HttpRequest, mitra_id) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@staff_permission(perm("force_mitra_offline"))
 def mitra_force_offline(request: HttpRequest, mitra_id) -> HttpResponse:
     mitra = get_object_or_404(Mitra, pk=mitra_id)
     try:
@@ -78,7 +79,7 @@ def mitra_force_offline(request: HttpRequest, mitra_id) -> HttpResponse:
     return redirect("control_center:mitra_detail", mitra_id=mitra.id)
 
 
-@staff_required
+@staff_permission(VIEW)
 def mitra_detail(request: HttpRequest, mitra_id) -> HttpResponse:
     mitra = get_object_or_404(Mitra, pk=mitra_id)
     sessions = selectors.mitra_sessions(mitra)

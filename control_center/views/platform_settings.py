@@ -1,4 +1,5 @@
-"""The platform settings page: every key of product.md's table, grouped, one save."""
+"""The platform settings page: every key of product.md's table, grouped, one save. Every
+role reads it; only admins change it."""
 
 from __future__ import annotations
 
@@ -11,14 +12,18 @@ from accounts.services import platform_settings_update
 from halobestie.errors import ApplicationError
 
 from ..forms import PlatformSettingsForm, apply_error
-from .base import staff_required
+from ..roles import perm
+from .base import VIEW, staff_permission
+
+CHANGE = perm("change_platform_settings")
 
 
-@staff_required
+@staff_permission(VIEW, write=CHANGE)
 def settings_edit(request: HttpRequest) -> HttpResponse:
     # Read the row itself, not the 5-second cache: staff must see what is stored.
     row, _ = PlatformSettings.objects.get_or_create(id=1)
-    form = PlatformSettingsForm(request.POST or None, row=row)
+    can_change = request.user.has_perm(CHANGE)
+    form = PlatformSettingsForm(request.POST or None, row=row, read_only=not can_change)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -30,4 +35,4 @@ def settings_edit(request: HttpRequest) -> HttpResponse:
                 messages.success(request, "Settings saved. Every process uses them within a few seconds.")
                 return redirect("control_center:settings")
         status = 400
-    return render(request, "control_center/settings.html", {"form": form, "row": row}, status=status)
+    return render(request, "control_center/settings.html", {"form": form, "row": row, "can_change": can_change}, status=status)

@@ -13,10 +13,11 @@ from halobestie.errors import ApplicationError
 
 from .. import selectors
 from ..forms import ReportFilterForm, ReportUpdateForm
-from .base import paginate, staff_required
+from ..roles import perm
+from .base import VIEW, paginate, staff_permission
 
 
-@staff_required
+@staff_permission(VIEW)
 def report_list(request: HttpRequest) -> HttpResponse:
     form = ReportFilterForm(request.GET or None)
     page = paginate(request, selectors.report_list(form.status_filter()))
@@ -24,13 +25,12 @@ def report_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "form": form,
         "statuses": SessionReport.Status.choices,
-        "can_read_transcript": request.user.has_perm("chat.view_transcript"),
     }
     return render(request, "control_center/reports/list.html", context)
 
 
 @require_POST
-@staff_required
+@staff_permission(perm("triage_report"))
 def report_update(request: HttpRequest, report_id) -> HttpResponse:
     report = get_object_or_404(SessionReport, pk=report_id)
     form = ReportUpdateForm(request.POST)

@@ -13,14 +13,18 @@ from pairing.selectors import available_mitras
 
 from .. import selectors
 from ..forms import ForceCloseForm, RerouteForm, SessionFilterForm
-from .base import paginate, session_or_404, staff_required
+from ..roles import perm
+from .base import VIEW, paginate, session_or_404, staff_permission
+
+REROUTE = perm("reroute_session")
+FORCE_CLOSE = perm("force_close_session")
 
 
 def _reroute_choices(session):
     return available_mitras(exclude_ids=[session.mitra_id], for_client_id=session.client_id).order_by("display_name")
 
 
-@staff_required
+@staff_permission(VIEW)
 def session_list(request: HttpRequest) -> HttpResponse:
     form = SessionFilterForm(request.GET or None)
     page = paginate(request, selectors.session_list(**form.filters()))
@@ -28,26 +32,27 @@ def session_list(request: HttpRequest) -> HttpResponse:
 
 
 def _render_detail(request, session, *, reroute_form=None, close_form=None, status=200) -> HttpResponse:
+    user = request.user
     context = {
         "session": session,
         "timeline": selectors.session_timeline(session),
         "extensions": selectors.session_extensions(session),
         "transactions": selectors.session_transactions(session),
         "closure": getattr(session, "closure", None),
-        "reroute_form": reroute_form or (RerouteForm(available=_reroute_choices(session)) if session.is_live else None),
-        "close_form": close_form or (ForceCloseForm() if session.is_live else None),
-        "can_read_transcript": request.user.has_perm("chat.view_transcript"),
+        "reroute_form": reroute_form
+        or (RerouteForm(available=_reroute_choices(session)) if session.is_live and user.has_perm(REROUTE) else None),
+        "close_form": close_form or (ForceCloseForm() if session.is_live and user.has_perm(FORCE_CLOSE) else None),
     }
     return render(request, "control_center/sessions/detail.html", context, status=status)
 
 
-@staff_required
+@staff_permission(VIEW)
 def session_detail(request: HttpRequest, session_id) -> HttpResponse:
     return _render_detail(request, session_or_404(session_id))
 
 
 @require_POST
-@staff_required
+@staff_permission(REROUTE)
 def session_reroute_view(request: HttpRequest, session_id) -> HttpResponse:
     session = session_or_404(session_id)
     form = RerouteForm(request.POST, available=_reroute_choices(session))
@@ -64,7 +69,7 @@ def session_reroute_view(request: HttpRequest, session_id) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@staff_permission(FORCE_CLOSE)
 def session_force_close_view(request: HttpRequest, session_id) -> HttpResponse:
     session = session_or_404(session_id)
     form = ForceCloseForm(request.POST)

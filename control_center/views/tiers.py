@@ -7,15 +7,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from billing.models import Tier
 from halobestie.errors import ApplicationError
+from pricing.models import Tier
 
 from .. import services
 from ..forms import TierForm, apply_error
-from .base import client_ip, staff_required
+from ..roles import perm
+from .base import VIEW, client_ip, staff_permission
 
 
-@staff_required
+@staff_permission(VIEW)
 def tier_list(request: HttpRequest) -> HttpResponse:
     tiers = Tier.objects.order_by("kind", "sort_order", "price")
     context = {
@@ -25,7 +26,7 @@ def tier_list(request: HttpRequest) -> HttpResponse:
     return render(request, "control_center/tiers/list.html", context)
 
 
-@staff_required
+@staff_permission(perm("manage_tier"))
 def tier_create(request: HttpRequest) -> HttpResponse:
     form = TierForm(request.POST or None, initial={"kind": request.GET.get("kind", Tier.Kind.SESSION)})
     if request.method == "POST" and form.is_valid():
@@ -39,7 +40,7 @@ def tier_create(request: HttpRequest) -> HttpResponse:
     return render(request, "control_center/tiers/form.html", {"form": form, "tier": None})
 
 
-@staff_required
+@staff_permission(perm("manage_tier"))
 def tier_edit(request: HttpRequest, tier_id) -> HttpResponse:
     tier = get_object_or_404(Tier, pk=tier_id)
     form = TierForm.for_tier(tier, data=request.POST or None)
@@ -55,7 +56,7 @@ def tier_edit(request: HttpRequest, tier_id) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@staff_permission(perm("manage_tier"))
 def tier_set_active(request: HttpRequest, tier_id) -> HttpResponse:
     tier = get_object_or_404(Tier, pk=tier_id)
     active = request.POST.get("active") == "1"

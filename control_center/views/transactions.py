@@ -12,17 +12,18 @@ from halobestie.errors import ApplicationError
 
 from .. import selectors, services
 from ..forms import NoteForm, TransactionFilterForm
-from .base import client_ip, paginate, staff_required
+from ..roles import perm
+from .base import VIEW, client_ip, paginate, staff_permission
 
 
-@staff_required
+@staff_permission(VIEW)
 def transaction_list(request: HttpRequest) -> HttpResponse:
     form = TransactionFilterForm(request.GET or None)
     page = paginate(request, selectors.transaction_list(**form.filters()))
     return render(request, "control_center/transactions/list.html", {"page": page, "form": form})
 
 
-@staff_required
+@staff_permission(VIEW)
 def needs_attention(request: HttpRequest) -> HttpResponse:
     context = {
         "refunds": selectors.refunds_needed(),
@@ -47,7 +48,7 @@ def _run_with_note(request: HttpRequest, action, success: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@staff_permission(perm("resolve_payment"))
 def transaction_mark_refunded(request: HttpRequest, transaction_id) -> HttpResponse:
     tx = get_object_or_404(Transaction, pk=transaction_id)
     return _run_with_note(
@@ -60,7 +61,7 @@ def transaction_mark_refunded(request: HttpRequest, transaction_id) -> HttpRespo
 
 
 @require_POST
-@staff_required
+@staff_permission(perm("resolve_payment"))
 def incident_resolve(request: HttpRequest, incident_id: int) -> HttpResponse:
     incident = get_object_or_404(PaymentIncident, pk=incident_id)
     return _run_with_note(

@@ -14,26 +14,14 @@ from accounts.services import audit_record
 from chat.selectors import transcript_messages
 
 from ..auth import totp
-from .base import client_ip, session_or_404, staff_required
+from ..roles import TRANSCRIPT
+from .base import client_ip, session_or_404, staff_permission
 
-PERMISSION = "chat.view_transcript"
 
-
-@staff_required
+@staff_permission(TRANSCRIPT, audit_action="transcript.denied", audit_target=("session", "session_id"))
 def session_transcript(request: HttpRequest, session_id) -> HttpResponse:
     session = session_or_404(session_id)
     ip = client_ip(request)
-    if not request.user.has_perm(PERMISSION):
-        audit_record(actor=request.user, action="transcript.denied", target=session, ip=ip)
-        return render(
-            request,
-            "control_center/forbidden.html",
-            {
-                "reason": "Reading transcripts needs the \u201cCan read session transcripts\u201d "
-                "permission (the Supervisors group)."
-            },
-            status=403,
-        )
     if totp.transcript_needs_totp(request):
         if totp.enrolled_totp(request.user) is None:
             messages.info(request, "Transcripts need two-factor sign-in: set it up first.")

@@ -23,11 +23,13 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "accounts",
+    "pricing",
     "pairing",
     "chat",
     "billing",
     "notifications",
     "control_center",
+    "webchat",
 ]
 
 MIDDLEWARE = [
@@ -99,6 +101,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# collectstatic (the Docker build) writes gzip copies that whitenoise serves to browsers that
+# accept them: the web client's scripts go from 74 KB to 26 KB on the wire (webchat/measure.py).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 LOGIN_URL = "control_center:login"
 LOGIN_REDIRECT_URL = "control_center:dashboard"
@@ -142,6 +150,14 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Metrics (README: Metrics) -----------------------------------------------------------
+# Every process adds its counts to Redis under this prefix; the internal /metrics sums them.
+METRICS_PREFIX = env("METRICS_PREFIX", default=f"{env('CACHE_PREFIX', default='hb')}:metrics")
+METRICS_FLUSH_SECONDS = env.float("METRICS_FLUSH_SECONDS", default=5.0)
+METRICS_SHIP = env.bool("METRICS_SHIP", default=True)
+# Optional bearer token Prometheus must send to /metrics (empty: the internal network is the guard).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 # --- Celery: timers, timeouts, pushes ----------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -199,6 +215,15 @@ MESSAGE_RETENTION_DAYS = env.int("MESSAGE_RETENTION_DAYS", default=365)
 FIREBASE_PROJECT_ID = env("FIREBASE_PROJECT_ID", default="demo-halobestie")
 FIREBASE_AUTH_EMULATOR_HOST = env("FIREBASE_AUTH_EMULATOR_HOST", default="")
 FIREBASE_CREDENTIALS_FILE = env("FIREBASE_CREDENTIALS_FILE", default="")
+# The web client's sign-in (webchat/): the development-only sign-in mints emulator-mode
+# tokens in the browser; otherwise the vendored Firebase Web SDK signs in. Production
+# refuses the former (production.py), as it refuses emulator mode.
+WEBCHAT_DEV_SIGN_IN = env.bool("WEBCHAT_DEV_SIGN_IN", default=bool(FIREBASE_AUTH_EMULATOR_HOST))
+WEBCHAT_FIREBASE = {
+    "apiKey": env("FIREBASE_WEB_API_KEY", default=""),
+    "authDomain": env("FIREBASE_AUTH_DOMAIN", default=f"{FIREBASE_PROJECT_ID}.firebaseapp.com"),
+    "projectId": FIREBASE_PROJECT_ID,
+}
 # "fcm" sends through firebase-admin messaging; "log" only logs (embedded mode).
 PUSH_BACKEND = env("PUSH_BACKEND", default="log" if EMBEDDED else "fcm")
 # Tests point firebase-admin messaging at a local fake FCM server.
@@ -214,6 +239,11 @@ PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 WS_ALLOWED_ORIGINS = env.list("WS_ALLOWED_ORIGINS", default=[])
 WS_AUTH_TIMEOUT = env.float("WS_AUTH_TIMEOUT", default=10.0)
 WS_MAX_FRAME_BYTES = 64 * 1024
+# Socket frames do their database work on this many threads per process (halobestie/sockets/db.py);
+# keep it at or below DB_POOL_MAX. A frame that waited longer than SOCKET_DB_MAX_WAIT seconds
+# for a thread switches the process to refusing write frames with `throttled` until it drains.
+SOCKET_DB_THREADS = env.int("SOCKET_DB_THREADS", default=8)
+SOCKET_DB_MAX_WAIT = env.float("SOCKET_DB_MAX_WAIT", default=0.5)
 
 LOGGING = {
     "version": 1,

@@ -13,6 +13,9 @@ _refusals = {
     "FIREBASE_AUTH_EMULATOR_HOST is set (unsigned tokens would be accepted)": bool(
         env("FIREBASE_AUTH_EMULATOR_HOST", default="")
     ),
+    "WEBCHAT_DEV_SIGN_IN is on (the web client would mint unsigned tokens)": env.bool(
+        "WEBCHAT_DEV_SIGN_IN", default=False
+    ),
     "XENDIT_SECRET_KEY is unset (the sandbox gateway would take fake payments)": not env(
         "XENDIT_SECRET_KEY", default=""
     ),
@@ -30,9 +33,10 @@ if _bad:
     raise ImproperlyConfigured("Refusing to start in production: " + "; ".join(_bad))
 
 FIREBASE_AUTH_EMULATOR_HOST = ""
+WEBCHAT_DEV_SIGN_IN = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-SECURE_REDIRECT_EXEMPT = [r"^api/shared/health$"]
+SECURE_REDIRECT_EXEMPT = [r"^api/shared/health$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True

@@ -13,6 +13,8 @@ os.environ.setdefault("DB_POOL", "false")
 os.environ.setdefault("CHANNEL_PREFIX", f"hbtest{os.getpid()}")
 os.environ.setdefault("CACHE_PREFIX", f"hbtest{os.getpid()}")
 os.environ.setdefault("CELERY_QUEUE", f"hbtest{os.getpid()}")
+# Only servers a metrics test starts ship metrics (METRICS_SHIP=1 in their environment).
+os.environ.setdefault("METRICS_SHIP", "false")
 
 from .base import *  # noqa: E402,F403
 from .base import DATABASES, env  # noqa: E402

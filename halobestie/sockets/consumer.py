@@ -2,7 +2,7 @@
 
 Domain frames are handled by functions registered in each app's `socket_handlers.py`
 (`HANDLERS = {"message.send": handler}`); a handler gets the consumer and the frame's data,
-calls a service through `database_sync_to_async`, and returns the ack's data.
+calls a service on the socket database pool (`sockets/db.py`), and returns the ack's data.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
@@ -23,10 +22,12 @@ from django.utils.module_loading import import_string
 
 from accounts.authentication import resolve_principal
 from accounts.firebase import TokenError, verify_id_token
+from halobestie import metrics
 from halobestie.errors import ApplicationError
 from halobestie.realtime import user_group
 
 from . import registry
+from .db import socket_db
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,14 @@ def _frame_bytes(raw: str | bytes) -> int:
     return len(raw.encode("utf-8", "surrogatepass"))
 
 
+def _same_origin(origin: str, headers: dict) -> bool:
+    """Our own web client (webchat/) is served by this entrypoint: a page whose Origin is
+    the host it connects to is ours. Another site's page cannot send our Host and its own
+    Origin together (browsers set both), so this admits no one else."""
+    host = headers.get("host", "")
+    return bool(host) and urlsplit(origin).netloc == host
+
+
 class FrameError(Exception):
     def __init__(self, code: str, detail: str):
         super().__init__(detail)
@@ -78,7 +87,7 @@ class FrameError(Exception):
         self.detail = detail
 
 
-@database_sync_to_async
+@socket_db(shed=False)
 def _authenticate(token: str, role: str):
     identity = verify_id_token(token)
     return identity, resolve_principal(identity, role)
@@ -93,7 +102,7 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
 
     async def dispatch(self, message):
         # Channels 4.2+ hops to a thread to close stale DB connections before *every*
-        # handler; every DB call here already goes through database_sync_to_async, which
+        # handler; every DB call here already goes through the socket database pool (sockets/db.py), which
         # does that itself, so the hop is pure overhead on the hot path.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
@@ -110,7 +119,7 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
         self._tasks: list[asyncio.Task] = []
         headers = {k.decode("latin1").lower(): v.decode("latin1") for k, v in self.scope.get("headers", [])}
         origin = headers.get("origin")
-        if origin and origin not in settings.WS_ALLOWED_ORIGINS:
+        if origin and origin not in settings.WS_ALLOWED_ORIGINS and not _same_origin(origin, headers):
             await self.close()  # browsers only: refuse the handshake itself
             return
         await self.accept()
@@ -149,6 +158,7 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
         self.identity = identity
         self.user = principal
         self.group = user_group(principal)
+        metrics.SOCKETS_OPEN_BY_ROLE[self.role].inc()
         await self.channel_layer.group_add(self.group, self.channel_name)
         try:
             await registry.touch(self.group, self.channel_name)
@@ -182,6 +192,7 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
         for task in getattr(self, "_tasks", []):
             task.cancel()
         if self.group:
+            metrics.SOCKETS_OPEN_BY_ROLE[self.role].dec()
             for step in (self.channel_layer.group_discard, registry.remove):
                 try:
                     await step(self.group, self.channel_name)
@@ -262,7 +273,11 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
         handler = handlers_for(self.role).get(frame_type)
         if handler is None:
             raise FrameError("unknown_type", f"Unknown frame type '{frame_type[:40]}'.")
-        result = await handler(self, data)
+        started = time.perf_counter()
+        try:
+            result = await handler(self, data)
+        finally:
+            metrics.socket_handler_observe(frame_type, time.perf_counter() - started)
         if ref is not None:
             await self._send({"type": "ack", "ref": ref, "data": result or {}})
 

@@ -57,6 +57,7 @@ def test_check_deploy_reports_nothing_unexpected():
     ({"XENDIT_SECRET_KEY": None}, "XENDIT_SECRET_KEY"),
     ({"XENDIT_SECRET_KEY": ""}, "XENDIT_SECRET_KEY"),
     ({"REDIS_URL": None}, "REDIS_URL"),
+    ({"WEBCHAT_DEV_SIGN_IN": "true"}, "WEBCHAT_DEV_SIGN_IN"),
 ])
 def test_production_refuses_unsafe_configuration(changes, reason):
     result = manage("check", **changes)

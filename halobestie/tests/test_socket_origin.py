@@ -1,4 +1,5 @@
-"""Browser Origins are checked against an allow-list; native apps send none."""
+"""Browser Origins are checked against an allow-list (plus our own origin, for the web
+client); native apps send none."""
 
 import asyncio
 
@@ -25,6 +26,12 @@ def test_origin_allow_list():
 
             allowed = await websockets.connect(url, origin="https://app.halobestie.id", additional_headers=headers)
             await allowed.close()
+
+            # Our own web client: the page's Origin is the host it connects to (webchat/).
+            same = await websockets.connect(url, origin=server.http_url, additional_headers=headers)
+            await same.close()
+            with pytest.raises(InvalidStatus):  # a look-alike origin on another port is not ours
+                await websockets.connect(url, origin=f"http://127.0.0.1:{server.port + 1}", additional_headers=headers)
 
             native = await WsClient(url, ani.token).connect()  # no Origin header at all
             assert (await native.request("ping"))["type"] == "pong"

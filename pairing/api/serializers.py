@@ -1,7 +1,6 @@
 from rest_framework import serializers
 
-from billing.selectors import tier_data
-from chat.api.serializers import TierSerializer
+from pricing.shapes import TierSerializer, tier_data
 
 from ..models import PairingRequest
 
