@@ -410,7 +410,11 @@ def _rest(res: dict) -> list[str]:
             lines.append(f"- {label}: {c['ok']} new users ({c['failed']} failed) in {_f(c['seconds'], 1)} s: "
                          f"**{_f(c['per_s'])}/s**; per user p50 {_f(c['p50_ms'])} ms, p95 {_f(c['p95_ms'])} ms, "
                          f"p99 {_f(c['p99_ms'])} ms; server CPU {_f(c['server_cpu_ms_per_connect'], 1)} ms and "
-                         f"PostgreSQL {_f(c.get('postgres_cpu_ms_per_connect'), 1)} ms per new user.")
+                         f"PostgreSQL {_f(c.get('postgres_cpu_ms_per_connect'), 1)} ms per new user; server "
+                         f"{_f(c.get('server_cpu_pct'))}% of a core, bench clients "
+                         f"{'+'.join(f'{x:.0f}' for x in c.get('client_cpu_pct', []))}%"
+                         + (" — the load generator was near its limit: a floor"
+                            if sum(c.get("client_cpu_pct", [])) > 80 else "") + ".")
     if res.get("connect"):
         lines.append("\nPer new user: `POST /api/client/auth/session` (creates the user), a socket with that token "
                      "(`Authorization` header), wait for `auth.ok`; 32 users in flight at a time.")
