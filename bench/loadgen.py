@@ -148,6 +148,7 @@ class Run:
         self.delivered_total = 0
         self.acks = 0
         self.refused: dict[str, int] = {}
+        self.refused_by_side = {"client": 0, "mitra": 0}
         self.refused_win = 0
         self.send_errors = 0
         self.err_samples: list[str] = []
@@ -415,6 +416,7 @@ class Worker:
             self.stray_errors += 1
             return
         run.refused[code] = run.refused.get(code, 0) + 1
+        run.refused_by_side[m[1]] += 1
         if run.w0 <= m[2] < run.w1:
             run.refused_win += 1
         if len(run.err_samples) < 5:
@@ -477,7 +479,7 @@ class Worker:
             "sent_total": run.sent_total, "delivered_total": run.delivered_total,
             "undelivered": len(left), "lost_acked": sum(1 for m in left if m[3]),
             "unanswered": sum(1 for m in left if not m[3]),
-            "refused": run.refused, "refused_win": run.refused_win,
+            "refused": run.refused, "refused_by_side": run.refused_by_side, "refused_win": run.refused_win,
             "send_errors": run.send_errors, "err_samples": run.err_samples, "acks": run.acks,
             "lag_p99_ms": (lag[int(len(lag) * 0.99)] / 1e6) if lag else 0.0,
             "lag_max_ms": (lag[-1] / 1e6) if lag else 0.0,

@@ -266,6 +266,7 @@ class Bench:
             "lost_acked": sum(r["lost_acked"] for r in results),
             "unanswered": sum(r["unanswered"] for r in results),
             "refused": refused, "refused_total": sum(refused.values()),
+            "refused_by_side": {side: sum(r["refused_by_side"][side] for r in results) for side in ("client", "mitra")},
             "refused_in_window": sum(r["refused_win"] for r in results),
             "send_errors": sum(r["send_errors"] for r in results),
             "error_samples": [e for r in results for e in r["err_samples"]][:3],
@@ -364,7 +365,7 @@ class Bench:
             f"{'+'.join(f'{c:.0f}' for c in r['client_cpu_pct'])}%, machine {r['machine_busy_pct']:.0f}%"
             + (f", other processes {r['foreign_cpu_pct']:.0f}%" if r["foreign_cpu_pct"] >= 10 else "")
             + (f", lost {r['lost']} ({r['lost_acked']} acked)" if r.get("lost") else "")
-            + (f", refused {r['refused']}" if r["refused_total"] else "") + verdict)
+            + (f", refused {r['refused']} (senders: {r['refused_by_side']})" if r["refused_total"] else "") + verdict)
 
     def chat_suite(self, kind: str, servers, ladder: list[int], search: bool) -> dict:
         """Saturation, then offered rates from the ladder: without `search` every rung; with
