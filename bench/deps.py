@@ -45,3 +45,30 @@ def ensure(install: bool) -> None:
     still = missing()
     if still:
         sys.exit(f"bench: still missing after pip install: {', '.join(still)}")
+
+
+NODE_DIR = Path(__file__).resolve().parent / "node_baseline"
+
+
+def node_ready(install: bool) -> tuple[str | None, str]:
+    """The Node reference server's runtime and packages: (node binary, "") when it can run,
+    else (None, why). Its packages (package-lock.json) are installed into
+    bench/node_baseline/node_modules with `npm ci` when missing (--no-install: only tell)."""
+    node = shutil.which("node")
+    if not node:
+        return None, "node is not installed (the Node reference needs Node.js 20+)"
+    version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
+    if not version.startswith("v") or int(version[1:].split(".")[0]) < 20:
+        return None, f"node {version} is too old (the Node reference needs 20+)"
+    wanted = ("fastify", "@fastify/websocket", "pg", "ioredis")
+    if all((NODE_DIR / "node_modules" / name / "package.json").exists() for name in wanted):
+        return node, ""
+    npm = shutil.which("npm")
+    command = [npm or "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"]
+    if not (install and npm):
+        return None, f"the Node reference's packages are missing: run `cd {NODE_DIR} && {' '.join(command)}`"
+    print(f"bench: installing the Node reference's packages ({' '.join(command)} in {NODE_DIR}) ...", flush=True)
+    done = subprocess.run(command, cwd=NODE_DIR)
+    if done.returncode != 0:
+        return None, f"`{' '.join(command)}` failed in {NODE_DIR}"
+    return node, ""

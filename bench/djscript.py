@@ -59,10 +59,21 @@ def seed(args: dict) -> dict:
 
 
 def count(args: dict) -> dict:
-    from chat.models import Message, Session
+    """What the run left in the database, and whether the sessions stayed with their mitras
+    (heartbeats kept every pair mitra online: no auto-offline, no grace period, no reroute)."""
+    from django.db.models import Count
 
+    from chat.models import Message, Session, SessionEvent
+    from pairing.models import MitraOnlineLog
+
+    pair_mitras = {"mitra__firebase_uid__startswith": "bench-pm-"}
     return {"messages": Message.objects.count(), "sessions": Session.objects.count(),
-            "live_sessions": Session.objects.filter(state__in=("active", "closing")).count()}
+            "live_sessions": Session.objects.filter(state__in=("active", "closing")).count(),
+            "sessions_by_state": dict(Session.objects.values_list("state").annotate(n=Count("id")).order_by()),
+            "pair_mitras_auto_offline": MitraOnlineLog.objects.filter(end_reason="auto_offline", **pair_mitras).count(),
+            "session_events": dict(SessionEvent.objects.filter(kind__in=(
+                "mitra_away", "reroute_needed", "rerouted", "mitra_returned")).values_list("kind")
+                .annotate(n=Count("id")).order_by())}
 
 
 # --- EXPLAIN of the hot queries --------------------------------------------------------------

@@ -7,10 +7,22 @@ over a pipe and collects its answer; timed phases start at an agreed CLOCK_MONOT
 instant, which is system-wide on Linux, so timestamps taken in different processes
 compare directly.
 
-Chat traffic: both sockets of a pair live in the same worker. A message carries its send
-time in its body (`"body":"b<ns> ..."`); the peer takes the latency on receipt. On the
-project a message is a `message.send` frame with a `ref` (acked, stored, and delivered to
-the peer as `message.new`); on the baseline it is the same text, relayed verbatim.
+Chat traffic is organised in *lanes*: a lane is one session, its client's socket and its
+mitra's socket. A mitra holds up to `max_customers_per_mitra` sessions (3 by default), so
+one mitra socket carries several lanes; every lane of a mitra lives in the worker that
+owns that mitra. Each lane has two directions (client → mitra, mitra → client). Every
+target (project, Node reference, bare relay) gets the same frames: a `message.send` with
+a `ref` and a `client_message_id` that names the message (`w<worker>.<n>`); the receiving
+socket finds it by that id, so a frame is matched without parsing JSON. The project and
+the Node server answer the sender with an `ack` (or an `error`, e.g. `throttled`); the
+project also echoes `message.new` to the sender's own socket (its other devices), which
+is recognised and skipped. Per message the worker remembers (lane, direction, send time,
+acked): at the end of a run what is still there was not delivered — acked (lost after
+being stored) or never answered.
+
+Mitra sockets of the project and of the Node server send `presence.heartbeat` every
+`heartbeat_interval` seconds (the value the server's presence answer tells the app), at a
+random phase per socket, for as long as they are open — like the mitra app.
 """
 
 from __future__ import annotations
@@ -21,12 +33,20 @@ import contextlib
 import json
 import multiprocessing as mp
 import os
+import random
 import time
 import traceback
 
 mono = time.monotonic_ns
 PAD = "halo, aku mau cerita sedikit soal hari ini ya kak"
 PROJECT_ID = os.environ.get("FIREBASE_PROJECT_ID", "demo-halobestie")
+# Targets that authenticate, acknowledge and take heartbeats (the relays do none of it).
+SPEAKS_PROTOCOL = ("project", "node")
+DEFAULT_RETRY_S = 0.1  # closed loop: pause after a refusal without a retry hint
+NEW = '{"type":"message.new"'
+RELAYED = '{"type":"message.send"'
+ACK = '{"type":"ack","ref":"'
+ERROR = '{"type":"error"'
 
 
 def token(uid: str, phone: str | None = None) -> str:
@@ -76,17 +96,40 @@ def _err(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
-class Sock:
-    __slots__ = ("ws", "role", "sid", "peer", "inflight", "echo", "reader")
+def retry_hint(data: dict) -> float:
+    """Seconds to wait after a refusal, from the error's retry hint when it has one."""
+    for key, scale in (("retry_after_ms", 1e-3), ("retry_after", 1.0), ("retry_after_s", 1.0)):
+        value = data.get(key)
+        if isinstance(value, (int, float)) and value >= 0:
+            return min(5.0, value * scale)
+    return DEFAULT_RETRY_S
 
-    def __init__(self, ws, role: str, sid: str, echo: str):
+
+class Sock:
+    """One open socket: its reader task and, for a mitra of the project or the Node
+    server, its heartbeat task. `home`: a pair mitra's socket, open for the whole run."""
+
+    __slots__ = ("ws", "role", "kind", "reader", "beat", "home")
+
+    def __init__(self, ws, role: str, kind: str, home: bool = False):
         self.ws = ws
         self.role = role
-        self.sid = sid
-        self.peer: Sock | None = None
-        self.inflight = 0
-        self.echo = echo
+        self.kind = kind
+        self.home = home
         self.reader: asyncio.Task | None = None
+        self.beat: asyncio.Task | None = None
+
+
+class Lane:
+    __slots__ = ("sid", "client", "mitra")
+
+    def __init__(self, sid: str, client: Sock, mitra: Sock):
+        self.sid = sid
+        self.client = client
+        self.mitra = mitra
+
+    def sock(self, role: str) -> Sock:
+        return self.client if role == "client" else self.mitra
 
 
 class Run:
@@ -103,7 +146,10 @@ class Run:
         self.deliv_win = 0
         self.sent_total = 0
         self.delivered_total = 0
-        self.errors = 0
+        self.acks = 0
+        self.refused: dict[str, int] = {}
+        self.refused_by_side = {"client": 0, "mitra": 0}
+        self.refused_win = 0
         self.send_errors = 0
         self.err_samples: list[str] = []
 
@@ -112,7 +158,11 @@ class Worker:
     def __init__(self, wid: int, conn):
         self.wid = wid
         self.conn = conn
-        self.chat: list[Sock] = []
+        self.home: dict[str, Sock] = {}      # pair mitra uid -> its socket on the project
+        self.chat: list[Sock] = []           # sockets opened for the current chat phase
+        self.lanes: list[Lane] = []
+        self.dirs: list[tuple[Lane, str]] = []
+        self.pending: dict[int, list] = {}   # n -> [lane, sender role, send ns, acked]
         self.idle: list = []
         self.blast: list = []
         self.blast_readers: list[asyncio.Task] = []
@@ -120,8 +170,9 @@ class Worker:
         self.offer_event = asyncio.Event()
         self.run: Run | None = None
         self.n = 0
-        self.inflight = 0
-        self.acks = 0
+        self.cmid = f'"client_message_id":"w{wid}.'
+        self.beats = {"sent": 0, "acked": 0, "errors": 0}
+        self.stray_errors = 0
 
     async def main(self) -> None:
         loop = asyncio.get_running_loop()
@@ -140,6 +191,7 @@ class Worker:
 
     async def _close_all(self) -> None:
         await self.op_chat_close()
+        await self.op_home_close()
         await self.op_idle_close()
         await self.op_blast_close()
 
@@ -151,36 +203,66 @@ class Worker:
         return httpx.AsyncClient(base_url=base, timeout=60, trust_env=False,
                                  limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit))
 
-    async def op_pair(self, http: str, items: list[dict], lanes: int) -> dict:
-        """Sign in a client and a mitra, put the mitra online, the client asks for a
-        free-trial bestie, that mitra accepts: the real API, `lanes` pairs at a time."""
+    def _attach(self, s: Sock, beat_s: float | None) -> None:
+        s.reader = asyncio.create_task(self._reader(s))
+        if beat_s and s.role == "mitra" and s.kind in SPEAKS_PROTOCOL:
+            s.beat = asyncio.create_task(self._heartbeat(s, beat_s))
+
+    async def _detach(self, s: Sock) -> None:
+        for t in (s.reader, s.beat):
+            if t:
+                t.cancel()
+        with contextlib.suppress(Exception):
+            await s.ws.close()
+
+    async def op_pair(self, http: str, ws: str, groups: list[dict], lanes: int, heartbeats: bool) -> dict:
+        """Per mitra group: the mitra signs in, goes online (REST) and opens its socket
+        (kept for the whole run, heartbeating); then each of its clients signs in, asks for a
+        free-trial bestie (a blast to every available mitra) and this mitra accepts. The
+        real API, `lanes` groups at a time."""
         t_start = time.monotonic()
+        interval: list[float] = []
         async with self._http(http, lanes * 2) as api:
 
-            async def one(item):
-                ct = token(item["cuid"])
-                mt = token(item["muid"], item["mphone"])
-                ch = {"Authorization": f"Bearer {ct}"}
+            async def one(group):
+                mt = token(group["muid"], group["mphone"])
                 mh = {"Authorization": f"Bearer {mt}"}
-                r = await api.post("/api/client/auth/session", json={}, headers=ch)
-                r.raise_for_status()
                 r = await api.post("/api/mitra/auth/session", json={}, headers=mh)
                 r.raise_for_status()
                 r = await api.put("/api/mitra/presence", json={"status": "online"}, headers=mh)
                 r.raise_for_status()
-                r = await api.post("/api/client/pairing-requests", json={"free_trial": True}, headers=ch)
-                if r.status_code != 201:
-                    raise RuntimeError(f"pairing request: {r.status_code} {r.text[:200]}")
-                rid = r.json()["id"]
-                r = await api.post(f"/api/mitra/pairing-requests/{rid}/accept", headers=mh)
-                if r.status_code != 201:
-                    raise RuntimeError(f"accept: {r.status_code} {r.text[:200]}")
-                return {**item, "sid": r.json()["id"]}
+                beat = float(r.json().get("heartbeat_interval") or 30)
+                interval.append(beat)
+                if group["muid"] not in self.home:
+                    sock = Sock(await ws_connect(f"{ws}/ws/mitra/", mt), "mitra", "project", home=True)
+                    await wait_auth_ok(sock.ws)
+                    self.home[group["muid"]] = sock
+                    self._attach(sock, beat if heartbeats else None)
+                out = []
+                for cuid in group["clients"]:
+                    ch = {"Authorization": f"Bearer {token(cuid)}"}
+                    r = await api.post("/api/client/auth/session", json={}, headers=ch)
+                    r.raise_for_status()
+                    r = await api.post("/api/client/pairing-requests", json={"free_trial": True}, headers=ch)
+                    if r.status_code != 201:
+                        raise RuntimeError(f"pairing request: {r.status_code} {r.text[:200]}")
+                    rid = r.json()["id"]
+                    r = await api.post(f"/api/mitra/pairing-requests/{rid}/accept", headers=mh)
+                    if r.status_code != 201:
+                        raise RuntimeError(f"accept: {r.status_code} {r.text[:200]}")
+                    out.append({"cuid": cuid, "sid": r.json()["id"]})
+                return {"muid": group["muid"], "mphone": group["mphone"], "lanes": out}
 
-            results = await gather_limited([one(i) for i in items], lanes)
+            results = await gather_limited([one(g) for g in groups], lanes)
         ok = [r for r in results if isinstance(r, dict)]
         errors = [_err(r) for r in results if isinstance(r, BaseException)]
-        return {"pairs": ok, "errors": errors[:5], "failed": len(errors), "seconds": time.monotonic() - t_start}
+        return {"groups": ok, "errors": errors[:5], "failed": len(errors), "seconds": time.monotonic() - t_start,
+                "heartbeat_interval": max(interval) if interval else None}
+
+    async def op_home_close(self) -> dict:
+        socks, self.home = list(self.home.values()), {}
+        await asyncio.gather(*(self._detach(s) for s in socks), return_exceptions=True)
+        return {"closed": len(socks)}
 
     async def op_mitras_online(self, http: str, items: list[dict], conc: int) -> dict:
         t_start = time.monotonic()
@@ -195,99 +277,156 @@ class Worker:
         errors = [_err(r) for r in results if isinstance(r, BaseException)]
         return {"ok": len(items) - len(errors), "errors": errors[:5], "seconds": time.monotonic() - t_start}
 
+    async def op_stats(self) -> dict:
+        return {"beats": dict(self.beats), "home": len(self.home),
+                "home_open": sum(1 for s in self.home.values() if not s.reader.done()),
+                "stray_errors": self.stray_errors}
+
     # --- chat traffic ------------------------------------------------------------------------
 
-    async def op_chat_open(self, pairs: list[dict], conc: int) -> dict:
-        """pairs: {kind, a_url, b_url, a_token?, b_token?, sid}; a is the client side."""
+    async def op_chat_open(self, kind: str, groups: list[dict], conc: int, heartbeat: float | None) -> dict:
+        """groups: [{muid, mphone, m_url (None: the mitra's home socket), lanes: [{sid, cuid,
+        c_url}]}]. Opens every client socket and, unless it is the home one, the mitra's."""
         t_start = time.monotonic()
+        auth = kind in SPEAKS_PROTOCOL
 
-        async def one(p):
-            project = p["kind"] == "project"
-            wa = await ws_connect(p["a_url"], p.get("a_token"))
-            wb = await ws_connect(p["b_url"], p.get("b_token"))
-            if project:
-                await wait_auth_ok(wa)
-                await wait_auth_ok(wb)
-            # A project socket also gets its own message back (message.new goes to both
-            # participants' every device): skip those by the sender field.
-            a = Sock(wa, "client", p["sid"], '"sender":"client"' if project else "\x00")
-            b = Sock(wb, "mitra", p["sid"], '"sender":"mitra"' if project else "\x00")
-            a.peer, b.peer = b, a
-            return a, b
+        async def sock(url, role, uid, phone=None):
+            ws = await ws_connect(url, token(uid, phone) if auth else None)
+            if auth:
+                await wait_auth_ok(ws)
+            s = Sock(ws, role, kind)
+            self.chat.append(s)
+            self._attach(s, heartbeat)
+            return s
 
-        results = await gather_limited([one(p) for p in pairs], conc)
+        async def one(group):
+            if group.get("m_url"):
+                m = await sock(group["m_url"], "mitra", group["muid"], group["mphone"])
+            else:
+                m = self.home[group["muid"]]
+            for ln in group["lanes"]:
+                c = await sock(ln["c_url"], "client", ln["cuid"])
+                self.lanes.append(Lane(ln["sid"], c, m))
+
+        results = await gather_limited([one(g) for g in groups], conc)
         errors = [_err(r) for r in results if isinstance(r, BaseException)]
-        for r in results:
-            if isinstance(r, tuple):
-                for s in r:
-                    self.chat.append(s)
-                    s.reader = asyncio.create_task(self._chat_reader(s))
-        return {"sockets": len(self.chat), "failed": len(errors), "errors": errors[:5],
+        self.dirs = [(ln, role) for ln in self.lanes for role in ("client", "mitra")]
+        return {"lanes": len(self.lanes), "sockets": len(self.chat), "failed": len(errors), "errors": errors[:5],
                 "seconds": time.monotonic() - t_start}
 
     async def op_chat_close(self) -> dict:
         socks, self.chat = self.chat, []
-        for s in socks:
-            if s.reader:
-                s.reader.cancel()
-        await asyncio.gather(*(s.ws.close() for s in socks), return_exceptions=True)
+        self.lanes, self.dirs = [], []
+        self.pending.clear()
+        await asyncio.gather(*(self._detach(s) for s in socks), return_exceptions=True)
         return {"closed": len(socks)}
 
-    def _frame(self, s: Sock, ts: int) -> str:
+    async def _send(self, lane: Lane, role: str, run: Run) -> None:
+        now = mono()
         self.n += 1
         n = self.n
-        return (f'{{"type":"message.send","ref":"{n}","data":{{"session_id":"{s.sid}",'
-                f'"client_message_id":"w{self.wid}.{n}","body":"b{ts} {PAD}"}}}}')
-
-    async def _send(self, s: Sock, run: Run) -> None:
-        now = mono()
-        s.inflight += 1
-        self.inflight += 1
+        self.pending[n] = [lane, role, now, False]
         run.sent_total += 1
         if run.w0 <= now < run.w1:
             run.sent_win += 1
+        frame = (f'{{"type":"message.send","ref":"{n}","data":{{"session_id":"{lane.sid}",'
+                 f'"client_message_id":"w{self.wid}.{n}","body":"b{now} {PAD}"}}}}')
         try:
-            await s.ws.send(self._frame(s, now))
+            await lane.sock(role).ws.send(frame)
         except Exception:  # noqa: BLE001 - counted; the socket is gone
             run.send_errors += 1
+            self.pending.pop(n, None)
 
-    async def _chat_reader(self, s: Sock) -> None:
-        echo = s.echo
+    def _resend_later(self, lane: Lane, role: str, delay: float) -> None:
+        def go():
+            run = self.run
+            if run is not None and run.closed and run.sending and mono() < run.end:
+                asyncio.ensure_future(self._send(lane, role, run))
+
+        asyncio.get_running_loop().call_later(delay, go)
+
+    async def _heartbeat(self, s: Sock, interval: float) -> None:
+        await asyncio.sleep(random.uniform(0, interval))
+        k = 0
+        while True:
+            k += 1
+            try:
+                await s.ws.send(f'{{"type":"presence.heartbeat","ref":"h{k}","data":{{}}}}')
+                self.beats["sent"] += 1
+            except Exception:  # noqa: BLE001 - socket gone
+                return
+            await asyncio.sleep(interval)
+
+    async def _reader(self, s: Sock) -> None:
+        cmid = self.cmid
+        skip = len(cmid)
+        pending = self.pending
         with contextlib.suppress(Exception):
             async for raw in s.ws:
                 if not isinstance(raw, str):
                     continue
-                if raw.startswith('{"type":"message.new"') or raw.startswith('{"type":"message.send"'):
-                    if echo in raw:
+                if raw.startswith(NEW) or raw.startswith(RELAYED):
+                    i = raw.find(cmid)
+                    if i < 0:
+                        continue
+                    i += skip
+                    n = int(raw[i:raw.find('"', i)])
+                    m = pending.get(n)
+                    if m is None:
+                        continue  # a late one from an earlier run
+                    lane, role = m[0], m[1]
+                    if (lane.client if role == "client" else lane.mitra) is s:
+                        continue  # the project's echo to the sender's own socket
+                    del pending[n]
+                    run = self.run
+                    if run is None:
                         continue
                     now = mono()
-                    i = raw.find('"body":"b') + 9
-                    ts = int(raw[i:raw.find(" ", i)])
-                    peer = s.peer
-                    peer.inflight -= 1
-                    self.inflight -= 1
-                    run = self.run
-                    if run is None or ts < run.t0:
-                        continue
                     run.delivered_total += 1
                     if run.w0 <= now < run.w1:
                         run.deliv_win += 1
-                    if run.w0 <= ts < run.w1:
-                        run.lat.append(now - ts)
+                    if run.w0 <= m[2] < run.w1:
+                        run.lat.append(now - m[2])
                     if run.closed and run.sending and now < run.end:
-                        await self._send(peer, run)
-                elif raw.startswith('{"type":"ack"'):
-                    self.acks += 1
-                elif raw.startswith('{"type":"error"'):
-                    run = self.run
-                    if run is not None:
-                        run.errors += 1
-                        if len(run.err_samples) < 5:
-                            run.err_samples.append(raw[:300])
+                        await self._send(lane, role, run)
+                elif raw.startswith(ACK):
+                    ref = raw[len(ACK):raw.find('"', len(ACK))]
+                    if ref[:1] == "h":
+                        self.beats["acked"] += 1
+                        continue
+                    m = pending.get(int(ref))
+                    if m is not None:
+                        m[3] = True
+                        if self.run is not None:
+                            self.run.acks += 1
+                elif raw.startswith(ERROR):
+                    self._on_error(raw)
+
+    def _on_error(self, raw: str) -> None:
+        frame = json.loads(raw)
+        ref = str(frame.get("ref", ""))
+        data = frame.get("data") or {}
+        code = str(data.get("code", "?"))
+        if ref[:1] == "h":
+            self.beats["errors"] += 1
+            return
+        m = self.pending.pop(int(ref), None) if ref.isdigit() else None
+        run = self.run
+        if m is None or run is None:
+            self.stray_errors += 1
+            return
+        run.refused[code] = run.refused.get(code, 0) + 1
+        run.refused_by_side[m[1]] += 1
+        if run.w0 <= m[2] < run.w1:
+            run.refused_win += 1
+        if len(run.err_samples) < 5:
+            run.err_samples.append(raw[:300])
+        if run.closed and run.sending:
+            self._resend_later(m[0], m[1], retry_hint(data))
 
     async def _open_loop(self, run: Run, rate: float) -> None:
-        socks = self.chat
-        k = len(socks)
+        dirs = self.dirs
+        k = len(dirs)
         interval = 1e9 / rate
         nxt = float(run.t0)
         i = 0
@@ -299,47 +438,49 @@ class Worker:
                 await asyncio.sleep((nxt - now) / 1e9)
                 continue
             while nxt <= now and nxt < run.end:
-                s = socks[i % k]
+                lane, role = dirs[i % k]
                 i += 1
                 t = mono()
                 if run.w0 <= t < run.w1:
                     run.lag.append(int(t - nxt))
-                await self._send(s, run)
+                await self._send(lane, role, run)
                 nxt += interval
+            await asyncio.sleep(0)
 
     async def op_chat_run(self, mode: str, rate: float, window: int, t0: int, w0: int, w1: int,
                           drain: float) -> dict:
-        for s in self.chat:
-            s.inflight = 0
-        self.inflight = 0
+        self.pending.clear()
         run = Run(mode, t0, w0, w1)
-        acks0 = self.acks
         self.run = run
         await sleep_until(t0)
         if mode == "open":
-            if rate > 0 and self.chat:
+            if rate > 0 and self.dirs:
                 await self._open_loop(run, rate)
         else:
-            for s in self.chat:
+            for lane, role in self.dirs:
                 for _ in range(window):
-                    await self._send(s, run)
+                    await self._send(lane, role, run)
             await sleep_until(run.end)
         run.sending = False
-        # Drain: until everything sent was delivered, no delivery for 5 s, or `drain` s.
+        # Drain: until everything sent was delivered or refused, nothing moved for 5 s, or `drain` s.
         t_drain = mono()
         deadline = t_drain + int(drain * 1e9)
-        last, last_change = self.inflight, mono()
-        while self.inflight > 0 and mono() < deadline and mono() - last_change < 5e9:
+        last, last_change = len(self.pending), mono()
+        while self.pending and mono() < deadline and mono() - last_change < 5e9:
             await asyncio.sleep(0.02)
-            if self.inflight != last:
-                last, last_change = self.inflight, mono()
+            if len(self.pending) != last:
+                last, last_change = len(self.pending), mono()
         self.run = None
+        left = list(self.pending.values())
+        self.pending.clear()
         lag = sorted(run.lag)
         return {
             "lat": run.lat.tobytes(), "sent_win": run.sent_win, "deliv_win": run.deliv_win,
             "sent_total": run.sent_total, "delivered_total": run.delivered_total,
-            "undelivered": max(0, self.inflight), "errors": run.errors, "send_errors": run.send_errors,
-            "err_samples": run.err_samples, "acks": self.acks - acks0,
+            "undelivered": len(left), "lost_acked": sum(1 for m in left if m[3]),
+            "unanswered": sum(1 for m in left if not m[3]),
+            "refused": run.refused, "refused_by_side": run.refused_by_side, "refused_win": run.refused_win,
+            "send_errors": run.send_errors, "err_samples": run.err_samples, "acks": run.acks,
             "lag_p99_ms": (lag[int(len(lag) * 0.99)] / 1e6) if lag else 0.0,
             "lag_max_ms": (lag[-1] / 1e6) if lag else 0.0,
             "drain_s": (mono() - t_drain) / 1e9,
