@@ -26,7 +26,7 @@ def start_of_day(now: datetime) -> datetime:
 def filter_available(qs, *, now: datetime, settings_row):
     """Mitras below capacity and within their wellbeing limits (a daily cap, a pause
     after a risk-flagged session), annotated with `live`."""
-    # distinct: the other counts below join the same sessions again (no cross-product).
+    # distinct: defensive — the counts below join the same sessions again.
     qs = (qs.annotate(live=Count("sessions", filter=Q(sessions__state__in=LIVE_STATES), distinct=True))
           .filter(live__lt=settings_row.max_customers_per_mitra))
     if settings_row.mitra_daily_session_cap:
