@@ -5,7 +5,7 @@ from __future__ import annotations
 from halobestie.realtime import built_once, client_group, mitra_group, send_on_commit
 
 from .models import Extension, Transaction
-from .selectors import extension_data, payment_data
+from .shapes import extension_data, payment_data
 
 
 def payment_updated(tx: Transaction) -> None:

@@ -5,46 +5,11 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from accounts.selectors import platform_settings
-from pricing import shapes
 
 from .models import PENDING_EXTENSION_STATES, Extension, Tier, Transaction
 
-_UNSET = object()
-
-
-# --- api.md shapes -----------------------------------------------------------------------
-
-
-def payment_data(tx: Transaction | None) -> dict | None:
-    if tx is None:
-        return None
-    return {
-        "id": str(tx.id),
-        "status": tx.status,
-        "amount": tx.amount,
-        "invoice_url": tx.invoice_url or None,
-        "expires_at": tx.expires_at.isoformat() if tx.expires_at else None,
-    }
-
-
-tier_data = shapes.tier_data  # the price list's shape (pricing), used by the shapes here
-
-
-def extension_data(ext: Extension, *, tx=_UNSET) -> dict:
-    """The api.md `extension`. Pass `tx` when the caller holds a fresher transaction row."""
-    if tx is _UNSET:
-        try:
-            tx = ext.transaction
-        except Transaction.DoesNotExist:
-            tx = None
-    return {
-        "id": str(ext.id),
-        "state": ext.state,
-        "tier": tier_data(ext.tier),
-        "requested_at": ext.requested_at.isoformat(),
-        "respond_by": ext.respond_by.isoformat(),
-        "payment": payment_data(tx),
-    }
+# The api.md shapes live in billing/shapes.py; re-exported for the callers that read them here.
+from .shapes import extension_data, payment_data, tier_data  # noqa: E402,F401
 
 
 def session_payment(session) -> dict | None:

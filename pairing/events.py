@@ -4,22 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from accounts.selectors import client_name_for_mitra, platform_settings
 from halobestie.realtime import client_group, mitra_group, send_on_commit
 
 from .models import PairingRequest
-
-
-def offer_data(request: PairingRequest) -> dict:
-    return {
-        "id": str(request.id),
-        "client": {"alias": client_name_for_mitra(request.client)},
-        "topic": request.topic or None,
-        "created_at": request.created_at.isoformat(),
-        "expires_at": request.expires_at.isoformat(),
-        "free_trial": request.free_trial,
-        "minutes": request.tier.minutes if request.tier_id else platform_settings().free_trial_minutes,
-    }
+from .shapes import offer_data, pairing_request_data
 
 
 def offer_sent(request: PairingRequest, mitra_ids) -> None:
@@ -49,7 +37,6 @@ def expired(request: PairingRequest) -> None:
 
 
 def request_updated(request: PairingRequest) -> None:
-    from .api.serializers import pairing_request_data
 
     send_on_commit([(client_group(request.client_id), "pairing.updated", pairing_request_data(request))])
 

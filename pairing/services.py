@@ -23,24 +23,12 @@ from . import (
     tasks,  # pairing.tasks imports this module back: a module import, used at call time
 )
 from .models import MitraOnlineLog, MitraPresence, PairingOffer, PairingRequest
+from .shapes import presence_data
 
 logger = logging.getLogger(__name__)
 
 
 # --- presence ----------------------------------------------------------------------------
-
-def presence_data(presence: MitraPresence) -> dict:
-    settings_row = platform_settings()
-    return {
-        "status": presence.status,
-        "since": presence.since.isoformat() if presence.since else None,
-        "last_heartbeat_at": presence.last_heartbeat_at.isoformat() if presence.last_heartbeat_at else None,
-        "heartbeat_interval": settings_row.heartbeat_interval,
-        "auto_offline_after": settings_row.auto_offline_after,
-        "live_sessions": selectors.mitra_live_sessions(presence.mitra_id),
-        "max_customers": settings_row.max_customers_per_mitra,
-    }
-
 
 def presence_get(*, mitra: Mitra) -> MitraPresence:
     presence, _ = MitraPresence.objects.get_or_create(mitra=mitra)

@@ -2,12 +2,12 @@
 
 from halobestie.sockets.db import socket_db
 
-from . import services
+from . import services, shapes
 
 
 @socket_db(shed=False)
 def _heartbeat(mitra):
-    return services.presence_data(services.presence_heartbeat(mitra=mitra))
+    return shapes.presence_data(services.presence_heartbeat(mitra=mitra))
 
 
 async def heartbeat(consumer, data: dict) -> dict:

@@ -1,37 +1,9 @@
 from rest_framework import serializers
 
 from halobestie.fields import StrictBooleanField, StrictCharField, StrictUUIDField
-from pricing.shapes import TierSerializer, tier_data
+from pricing.shapes import TierSerializer
 
-from ..models import PairingRequest
-
-
-def pairing_request_data(request: PairingRequest) -> dict:
-    return {
-        "id": str(request.id),
-        "state": request.state,
-        "tier": tier_data(request.tier) if request.tier_id else None,
-        "free_trial": request.free_trial,
-        "topic": request.topic or None,
-        "created_at": request.created_at.isoformat(),
-        "expires_at": request.expires_at.isoformat(),
-        "session_id": str(request.session_id) if request.session_id else None,
-        # The honest waiting screen (additions to api.md's shape).
-        "waiting": waiting_data(request) if request.state == PairingRequest.State.SEARCHING else None,
-    }
-
-
-def waiting_data(request: PairingRequest) -> dict:
-    from .. import selectors
-
-    available = selectors.available_mitras().count()
-    return {
-        "offered_to": request.offers.count(),
-        "mitras_available": available,
-        "no_mitra_online": available == 0,
-        "median_wait_seconds": selectors.recent_median_wait_seconds(),
-        "preferred_mitra_first": request.preferred_mitra_id is not None,
-    }
+from ..shapes import pairing_request_data, waiting_data  # noqa: F401 - the shapes views answer with
 
 
 class PairingRequestInput(serializers.Serializer):

@@ -5,7 +5,7 @@ from rest_framework.response import Response
 from accounts.api.base import ClientAPIView, MitraAPIView
 from halobestie.throttles import PairingCreateThrottle
 
-from .. import events, selectors, services
+from .. import selectors, services, shapes
 from .serializers import (
     OfferSerializer,
     PairingRequestInput,
@@ -19,20 +19,20 @@ from .serializers import (
 class PresenceView(MitraAPIView):
     @extend_schema(responses=PresenceSerializer, operation_id="mitra_presence_get")
     def get(self, request):
-        return Response(services.presence_data(services.presence_get(mitra=request.user)))
+        return Response(shapes.presence_data(services.presence_get(mitra=request.user)))
 
     @extend_schema(request=PresenceInput, responses=PresenceSerializer, operation_id="mitra_presence_set")
     def put(self, request):
         data = PresenceInput(data=request.data)
         data.is_valid(raise_exception=True)
         presence = services.presence_set(mitra=request.user, status=data.validated_data["status"])
-        return Response(services.presence_data(presence))
+        return Response(shapes.presence_data(presence))
 
 
 class HeartbeatView(MitraAPIView):
     @extend_schema(request=None, responses=PresenceSerializer, operation_id="mitra_presence_heartbeat")
     def post(self, request):
-        return Response(services.presence_data(services.presence_heartbeat(mitra=request.user)))
+        return Response(shapes.presence_data(services.presence_heartbeat(mitra=request.user)))
 
 
 class ClientPairingRequestsView(ClientAPIView):
@@ -67,7 +67,7 @@ class ClientPairingCancelView(ClientAPIView):
 class MitraOffersView(MitraAPIView):
     @extend_schema(responses=OfferSerializer(many=True), operation_id="mitra_offers")
     def get(self, request):
-        return Response([events.offer_data(r) for r in selectors.open_offers_for(request.user)])
+        return Response([shapes.offer_data(r) for r in selectors.open_offers_for(request.user)])
 
 
 class MitraDeclineView(MitraAPIView):
