@@ -9,6 +9,7 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from halobestie.errors import ApplicationError
+from halobestie.sockets.control import disconnect_user_on_commit
 
 from . import hooks
 from .firebase import FirebaseIdentity
@@ -107,8 +108,6 @@ def client_set_blocked(*, client: Client, blocked: bool, actor, reason: str = ""
                      target=client, before=before,
                      after={"is_blocked": client.is_blocked, "blocked_reason": client.blocked_reason})
         if blocked:
-            from halobestie.sockets.control import disconnect_user_on_commit
-
             # A blocked client cannot start a session: pairing cancels a searching request.
             hooks.CLIENT_BLOCKED(client=client)
             disconnect_user_on_commit(client)
@@ -175,8 +174,6 @@ def mitra_set_active(*, mitra: Mitra, active: bool, actor) -> Mitra:
         if not active and before["is_active"]:
             hooks.MITRA_DEACTIVATED(mitra=mitra)
         if not active:
-            from halobestie.sockets.control import disconnect_user_on_commit
-
             disconnect_user_on_commit(mitra)
         audit_record(actor=actor, action="mitra.activate" if active else "mitra.deactivate",
                      target=mitra, before=before, after={"is_active": active})

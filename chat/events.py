@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from halobestie.realtime import client_group, mitra_group, send_on_commit
+from halobestie.realtime import client_group, mitra_group, send_events_now, send_on_commit
 
 from .models import Message, Session
 from .shapes import message_data, session_data
@@ -75,3 +75,8 @@ def session_ending_soon(session: Session) -> None:
     seconds_left = max(0, int((session.ends_at - timezone.now()).total_seconds()))
     data = {"session_id": str(session.id), "ends_at": session.ends_at.isoformat(), "seconds_left": seconds_left}
     send_on_commit((group, "session.ending_soon", data) for _, group in participants(session))
+
+
+async def typing(group: str, data: dict) -> None:
+    """`typing` to the other participant, at once: never stored, so nothing to commit."""
+    await send_events_now([(group, "typing", data)])

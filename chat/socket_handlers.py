@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 from halobestie.errors import ApplicationError
-from halobestie.realtime import send_events_now
 from halobestie.sockets.db import socket_db
 
+from . import events
 from .events import message_data
 from .services import messages
 
@@ -60,7 +60,7 @@ async def typing(consumer, data: dict) -> dict:
     # Checked on every frame (rate-limited above), never cached: after a reroute or a close
     # the old participants must lose the relay at once.
     group, payload = await _typing_target(consumer.user, data)
-    await send_events_now([(group, "typing", payload)])
+    await events.typing(group, payload)
     return {}
 
 

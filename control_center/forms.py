@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from accounts.models import Mitra, PlatformSettings
+from accounts.services import SETTINGS_KEYS
 from billing.models import Transaction
 from chat.models import SessionReport
 from halobestie.errors import ApplicationError
@@ -199,8 +200,6 @@ SETTINGS_HELP = {
 def settings_groups() -> list[tuple[str, list[str]]]:
     """The groups shown, limited to keys the settings service knows; any key not placed in
     a group still appears, under "Other", so a new setting is never uneditable."""
-    from accounts.services import SETTINGS_KEYS
-
     known = set(SETTINGS_KEYS)
     groups = [(title, [k for k in keys if k in known]) for title, keys in SETTINGS_GROUPS]
     placed = {k for _, keys in groups for k in keys}

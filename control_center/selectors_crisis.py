@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Mitra
 from chat.models import LIVE_STATES, CrisisCase, Message, Session
+from pairing.selectors import available_mitras
 
 
 def open_cases() -> QuerySet[CrisisCase]:
@@ -46,8 +47,6 @@ def with_load(mitras: QuerySet[Mitra]) -> QuerySet[Mitra]:
 def reroute_candidates(session: Session) -> list[Mitra]:
     """Mitras who could take this session now (online, below capacity and the flagged limit,
     not blocked by the client), least loaded with flagged sessions first, then least live."""
-    from pairing.selectors import available_mitras
-
     ids = available_mitras(exclude_ids=[session.mitra_id], for_client_id=session.client_id).values("id")
     return list(with_load(Mitra.objects.filter(id__in=ids)).order_by("flagged_load", "live_load", "display_name"))
 

@@ -18,6 +18,7 @@ from accounts.services import audit_record
 from billing.models import PaymentIncident, Transaction
 from halobestie.errors import ApplicationError
 from pairing.models import MitraPresence
+from pairing.services import presence_go_offline
 from pricing.models import Tier
 
 from .roles import BY_GROUP, BY_KEY, role_of
@@ -172,8 +173,6 @@ def payment_incident_resolve(*, actor, incident_id, note: str, ip: str | None = 
 
 def mitra_force_offline(*, actor, mitra: Mitra, ip: str | None = None) -> MitraPresence:
     """Staff takes a mitra offline (the app is told); live sessions are left alone."""
-    from pairing.services import presence_go_offline
-
     with transaction.atomic():
         before = MitraPresence.objects.filter(mitra=mitra).values_list("status", flat=True).first()
         if before != MitraPresence.Status.ONLINE:

@@ -19,8 +19,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from accounts.services import audit_record
 from halobestie.errors import ApplicationError
 from halobestie.realtime import client_group, mitra_group
+from halobestie.sockets.registry import has_live_socket
 
 from . import selectors
 from .models import Device
@@ -98,8 +100,6 @@ def _queue_on_commit(event: str, *, data: dict, client_ids: Iterable = (), mitra
 
     def queue() -> None:
         if unless_live_socket:
-            from halobestie.sockets.registry import has_live_socket
-
             if has_live_socket(unless_live_socket):
                 return  # the app is connected and gets the socket event instead
         from .tasks import push_send
@@ -166,8 +166,6 @@ def notify_offer_on_commit(*, request, mitra_ids) -> None:
 def send_test_push(*, device_id, actor) -> dict:
     """Staff's "send test push": audited, then the fixed test push to that one device,
     through the same task as every other push."""
-    from accounts.services import audit_record
-
     with transaction.atomic():
         device = Device.objects.filter(pk=device_id).first()
         if device is None:

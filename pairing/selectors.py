@@ -10,7 +10,7 @@ from accounts.models import Mitra
 from accounts.selectors import platform_settings
 
 from . import hooks
-from .models import MitraPresence, PairingOffer, PairingRequest
+from .models import MitraBlock, MitraPresence, PairingOffer, PairingRequest
 
 
 def mitra_wellbeing_block(mitra_id, now: datetime | None = None) -> str | None:
@@ -61,8 +61,6 @@ def available_mitras(*, now: datetime | None = None, exclude_ids=(), for_client_
 
 
 def _blocked_by(client_id):
-    from .models import MitraBlock
-
     return MitraBlock.objects.filter(client_id=client_id).values("mitra_id")
 
 

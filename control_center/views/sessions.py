@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.models import Mitra
 from chat.services.lifecycle import session_force_close, session_reroute
 from halobestie.errors import ApplicationError
 from pairing.selectors import available_mitras
@@ -14,6 +15,7 @@ from pairing.selectors import available_mitras
 from .. import selectors
 from ..forms import ForceCloseForm, RerouteForm, SessionFilterForm
 from ..roles import perm
+from ..selectors_crisis import with_load
 from .base import VIEW, paginate, session_or_404, staff_permission
 
 REROUTE = perm("reroute_session")
@@ -22,10 +24,6 @@ FORCE_CLOSE = perm("force_close_session")
 
 def _reroute_choices(session):
     """Available mitras with their live and flagged load (least flagged first)."""
-    from accounts.models import Mitra
-
-    from ..selectors_crisis import with_load
-
     ids = available_mitras(exclude_ids=[session.mitra_id], for_client_id=session.client_id).values("id")
     return with_load(Mitra.objects.filter(id__in=ids)).order_by("flagged_load", "live_load", "display_name")
 

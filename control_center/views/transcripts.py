@@ -11,7 +11,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from accounts.services import audit_record
+from chat.models import CrisisCase
 from chat.selectors import transcript_messages
+from halobestie.ids import parse_uuid
 
 from ..auth import totp
 from ..roles import TRANSCRIPT
@@ -20,9 +22,6 @@ from .base import client_ip, session_or_404, staff_permission
 
 def _case_of(session, case_id):
     """The crisis case named by ?case= (from the case page), if it belongs to this session."""
-    from chat.models import CrisisCase
-    from halobestie.ids import parse_uuid
-
     pk = parse_uuid(case_id) if case_id else None
     return CrisisCase.objects.filter(pk=pk, session=session).first() if pk else None
 
