@@ -12,6 +12,7 @@ from halobestie.errors import ApplicationError
 
 from .firebase import FirebaseIdentity, TokenError, verify_id_token
 from .models import Client, Mitra
+from .services import client_sign_in, mitra_sign_in
 
 
 def _linked_mitra(identity: FirebaseIdentity) -> Mitra | None:
@@ -30,8 +31,6 @@ def resolve_client(identity: FirebaseIdentity) -> Client:
     client = Client.objects.filter(firebase_uid=identity.uid).first()
     if client is None:
         ensure_not_mitra(identity)
-        from .services import client_sign_in
-
         client, _ = client_sign_in(identity=identity)
     if client.deleted_at:
         raise ApplicationError("account_deactivated", "This account was deleted.")
@@ -47,8 +46,6 @@ def resolve_mitra(identity: FirebaseIdentity) -> Mitra:
     if not mitra.is_active:
         raise ApplicationError("account_deactivated", "This mitra account is deactivated.")
     if mitra.firebase_uid != identity.uid:
-        from .services import mitra_sign_in
-
         mitra = mitra_sign_in(identity=identity)
     return mitra
 

@@ -28,6 +28,8 @@ from firebase_admin import exceptions as firebase_exceptions
 from google.auth.credentials import AnonymousCredentials
 from urllib3.util.retry import Retry
 
+from accounts.firebase import get_app
+
 from .texts import PushText
 
 logger = logging.getLogger(__name__)
@@ -213,8 +215,6 @@ class _MessagingService(messaging._MessagingService):
 def messaging_app():
     """The Firebase app (emulator mode: an anonymous credential, so no OAuth call is made)
     with our messaging service registered on it."""
-    from accounts.firebase import get_app
-
     app = get_app()
     service = firebase_utils.get_app_service(app, messaging._MESSAGING_ATTRIBUTE, _MessagingService)
     if not isinstance(service, _MessagingService):

@@ -24,7 +24,10 @@ from halobestie.errors import ApplicationError
 from halobestie.realtime import client_group, mitra_group
 from halobestie.sockets.registry import has_live_socket
 
-from . import selectors
+from . import (
+    selectors,
+    tasks,  # notifications.tasks imports this module back: a module import, used at call time
+)
 from .models import Device
 from .push import MAX_BATCH, BatchResult, Push, get_backend
 from .texts import EVENTS, SESSION_EVENTS, text_for
@@ -102,9 +105,7 @@ def _queue_on_commit(event: str, *, data: dict, client_ids: Iterable = (), mitra
         if unless_live_socket:
             if has_live_socket(unless_live_socket):
                 return  # the app is connected and gets the socket event instead
-        from .tasks import push_send
-
-        push_send.apply_async(kwargs=kwargs)
+        tasks.push_send.apply_async(kwargs=kwargs)
 
     # robust: a broker hiccup must not turn a committed change into an error answer.
     transaction.on_commit(queue, robust=True)

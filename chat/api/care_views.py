@@ -8,6 +8,7 @@ from accounts.api.base import ClientAPIView
 from halobestie.fields import StrictCharField
 
 from ..models import SessionReport
+from ..selectors import session_for
 from ..services import care
 
 
@@ -29,8 +30,6 @@ class BlockMitraView(ClientAPIView):
     @extend_schema(request=None, responses={201: BlockSerializer}, operation_id="client_session_block_mitra")
     def post(self, request, session_id):
         care.mitra_block(client=request.user, session_id=session_id)
-        from ..selectors import session_for
-
         session = session_for(request.user, session_id)
         return Response({"session_id": str(session.id), "mitra_id": str(session.mitra_id), "blocked": True},
                         status=status.HTTP_201_CREATED)

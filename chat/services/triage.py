@@ -25,6 +25,7 @@ from halobestie.errors import ApplicationError
 from halobestie.ids import parse_uuid
 
 from ..models import LIVE_STATES, CrisisCase
+from .lifecycle import session_reroute
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +97,6 @@ def case_handle(*, case_id, actor) -> CrisisCase:
 def case_reroute(*, case_id, to_mitra, actor):
     """Hand the case's live session to another mitra through the session reroute service (which
     holds the mitra's capacity lock: the flagged-session limit applies there too)."""
-    from .lifecycle import session_reroute
-
     case = CrisisCase.objects.filter(pk=parse_uuid(case_id)).select_related("session").first()
     if case is None:
         raise ApplicationError("not_found", "Case not found.")

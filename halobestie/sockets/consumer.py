@@ -341,6 +341,8 @@ class MitraSocketConsumer(AppSocketConsumer):
     role = "mitra"
 
     async def on_authenticated(self) -> None:
+        # Looked up when needed, like the frame handlers (HANDLER_MODULES): the
+        # socket kernel does not import an app at import time.
         from pairing.socket_handlers import socket_opened
 
         await socket_opened(self)
