@@ -39,8 +39,9 @@ class Side:
         self.ws: WsClient | None = None
         self.acked: dict[str, str] = {}  # client_message_id -> message id
         self.seen: list[str] = []  # message ids in the order they reached this app
+        self.seq_of: dict[str, int] = {}  # message id -> its seq in the session's stream
         self.reconnects = 0
-        self.cursor: str | None = None
+        self.cursor = 0  # the highest seq held without a gap (the contract's catch-up cursor)
 
     async def connect(self):
         if self.ws is not None:
@@ -61,6 +62,7 @@ class Side:
             if frame["type"] == "message.new" and frame["data"]["session_id"] == self.session_id:
                 if frame["data"]["id"] not in self.seen:
                     self.seen.append(frame["data"]["id"])
+                self.seq_of[frame["data"]["id"]] = frame["data"]["seq"]
         self.ws.frames = [f for f in self.ws.frames if f["type"] != "message.new"]
 
     async def send(self, n: int):
@@ -82,12 +84,22 @@ class Side:
             raise AssertionError(f"{self.role} send {n}: {answer}")
         raise AssertionError(f"{self.role} send {n} never acked")
 
+    def contiguous_seq(self, ids) -> int:
+        """The highest seq held without a gap among these messages."""
+        held = {self.seq_of[i] for i in ids}
+        n = 0
+        while n + 1 in held:
+            n += 1
+        return n
+
     async def catch_up(self, http: httpx.AsyncClient) -> list[str]:
-        """GET …/messages?after=<cursor> until next is null; returns the ids listed."""
+        """GET …/messages?after_seq=<cursor> until next is null; returns the ids listed.
+        Events from several server threads may arrive out of seq order; the stream's order
+        is seq (api.md), and the cursor is the highest seq held without a gap."""
         listed: list[str] = []
         after = self.cursor
         while True:
-            params = {"limit": 50, **({"after": after} if after else {})}
+            params = {"limit": 50, "after_seq": after}
             r = await http.get(
                 f"/api/{self.role}/sessions/{self.session_id}/messages",
                 params=params,
@@ -96,6 +108,7 @@ class Side:
             assert r.status_code == 200, r.text
             page = r.json()
             listed += [m["id"] for m in page["results"]]
+            self.seq_of.update({m["id"]: m["seq"] for m in page["results"]})
             if not page["next"]:
                 return listed
             after = page["next"]
@@ -133,9 +146,11 @@ def test_redis_restart_during_live_chats_loses_and_doubles_nothing(private_redis
         acked = {**client_side.acked, **mitra_side.acked}
         assert len(acked) == 2 * SENDS_PER_SIDE + (REST_SENDS if client_side is sides_first else 0)
         for side in (client_side, mitra_side):
-            view = side.before + [i for i in side.listed if i not in side.before]
-            assert len(view) == len(set(view)), f"{side.role} holds a message twice"
+            held = side.before + [i for i in side.listed if i not in side.before]
+            assert len(held) == len(set(held)), f"{side.role} holds a message twice"
             assert len(side.listed) == len(set(side.listed)), "the cursor API listed a message twice"
+            view = sorted(held, key=side.seq_of.__getitem__)  # the conversation in stream order
+            assert [side.seq_of[i] for i in view] == list(range(1, len(view) + 1)), f"{side.role} has a gap"
             assert view == db_ids, f"{side.role}'s conversation differs from the database"
             assert set(acked.values()) <= set(view)
     assert "Internal Server Error" not in server.output()
@@ -182,7 +197,7 @@ async def _chat_through_a_restart(server, private_redis, sides) -> int:
     for side in sides:
         side.harvest()
         side.before = list(side.seen)
-        side.cursor = side.before[-1] if side.before else None
+        side.cursor = side.contiguous_seq(side.before)
     rest = asyncio.create_task(rest_talk(sides[0], REST_SENDS))
     await asyncio.to_thread(private_redis.restart)
     await asyncio.gather(*(talk(s, half, SENDS_PER_SIDE) for s in sides), rest)
