@@ -9,7 +9,7 @@ from halobestie.sockets.db import socket_db
 
 from . import events
 from .events import message_data
-from .services import messages
+from .services import messages, socket_send
 
 TYPING_MIN_INTERVAL = 0.5  # seconds between relayed typing frames per socket
 
@@ -24,6 +24,10 @@ def _send(user, data):
 
 
 async def message_send(consumer, data: dict) -> dict:
+    if socket_send.available():
+        stored = await socket_send.message_send(consumer.user, data)
+        if stored is not None:
+            return stored
     return await _send(consumer.user, data)
 
 

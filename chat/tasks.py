@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .services import lifecycle
+from .services import care, lifecycle
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -23,3 +23,11 @@ def session_warn(session_id: str) -> bool:
 @shared_task(acks_late=True, ignore_result=True)
 def session_payment_timeout(session_id: str) -> bool:
     return lifecycle.session_cancel_unpaid(session_id=session_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def crisis_check_messages(stored: list[list]) -> None:
+    """The crisis checks of stored client messages, [session id, message pk] each (a batch
+    from one socket process, or one message of the ORM path)."""
+    for session_id, message_pk in stored:
+        care.crisis_check_stored(session_id, message_pk)

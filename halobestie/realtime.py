@@ -16,6 +16,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from halobestie.sockets.layer import CoalescingPubSubChannelLayer
+
 logger = logging.getLogger(__name__)
 
 Event = tuple[str, str, dict | Callable[[], dict]]  # (group, type, data or its builder)
@@ -55,6 +57,23 @@ async def send_events_now(events: Iterable[Event]) -> None:
         if isinstance(result, Exception):
             # The database is the truth; apps catch up by cursor. Never fail the caller.
             logger.warning("group_send failed: %s", type(result).__name__)
+
+
+async def publish_now(groups: list[str], event_type: str, data: dict) -> list[int] | None:
+    """One event to several groups, now (the caller has committed), serialised once. Per
+    group, how many processes have a socket in it, when the layer can tell (the project's
+    Redis layer, sockets/layer.py); None when it cannot or the publish failed."""
+    layer = get_channel_layer()
+    if layer is None:
+        return None
+    envelope = _envelope(event_type, data)
+    try:
+        if isinstance(layer, CoalescingPubSubChannelLayer):
+            return await layer.group_send_many([(group, envelope) for group in groups])
+        await send_events_now([(group, event_type, data) for group in groups])
+    except Exception as exc:  # noqa: BLE001 - the database is the truth; apps catch up by cursor
+        logger.warning("group_send failed: %s", type(exc).__name__)
+    return None
 
 
 def _send_sync(events: list[Event]) -> None:

@@ -89,10 +89,9 @@ def device_unregister(*, user, fcm_token: str) -> None:
 
 # --- queueing pushes --------------------------------------------------------------------
 
-def _queue_on_commit(event: str, *, data: dict, client_ids: Iterable = (), mitra_ids: Iterable = (),
-                     device_ids: Iterable[int] | None = None, expires_at: datetime | None = None,
-                     unless_live_socket: str | None = None) -> None:
-    kwargs = {
+def _push_kwargs(event: str, *, data: dict, client_ids: Iterable = (), mitra_ids: Iterable = (),
+                 device_ids: Iterable[int] | None = None, expires_at: datetime | None = None) -> dict:
+    return {
         "event": event,
         "data": {k: str(v) for k, v in data.items() if v is not None},
         "client_ids": [str(i) for i in client_ids if i],
@@ -101,11 +100,18 @@ def _queue_on_commit(event: str, *, data: dict, client_ids: Iterable = (), mitra
         "expires_at": expires_at.isoformat() if expires_at else None,
     }
 
+
+def _queue_now(kwargs: dict, unless_live_socket: str | None = None) -> None:
+    if unless_live_socket and has_live_socket(unless_live_socket):
+        return  # the app is connected and gets the socket event instead
+    tasks.push_send.apply_async(kwargs=kwargs)
+
+
+def _queue_on_commit(event: str, *, unless_live_socket: str | None = None, **push) -> None:
+    kwargs = _push_kwargs(event, **push)
+
     def queue() -> None:
-        if unless_live_socket:
-            if has_live_socket(unless_live_socket):
-                return  # the app is connected and gets the socket event instead
-        tasks.push_send.apply_async(kwargs=kwargs)
+        _queue_now(kwargs, unless_live_socket)
 
     # robust: a broker hiccup must not turn a committed change into an error answer.
     transaction.on_commit(queue, robust=True)
@@ -144,16 +150,38 @@ def notify_on_commit(event: str, *, session, to: tuple[str, ...], extension=None
     )
 
 
+def _new_message_push(*, sender: str, client_id, mitra_id) -> tuple[str, dict] | None:
+    """The group whose live socket makes the push unneeded, and the push's recipients."""
+    if sender == "client":
+        return mitra_group(mitra_id), {"mitra_ids": [mitra_id]}
+    if sender == "mitra":
+        return client_group(client_id), {"client_ids": [client_id]}
+    return None  # system messages come with their own session push
+
+
 def notify_new_message_on_commit(*, message, session) -> None:
     """Push "new message" to the other participant, only if they have no live socket."""
-    if message.sender == "client":
-        group, kwargs = mitra_group(session.mitra_id), {"mitra_ids": [session.mitra_id]}
-    elif message.sender == "mitra":
-        group, kwargs = client_group(session.client_id), {"client_ids": [session.client_id]}
-    else:
-        return  # system messages come with their own session push
-    _queue_on_commit("new_message", data={"session_id": session.id, "message_id": message.id},
-                     unless_live_socket=group, **kwargs)
+    target = _new_message_push(sender=message.sender, client_id=session.client_id, mitra_id=session.mitra_id)
+    if target is not None:
+        group, recipients = target
+        _queue_on_commit("new_message", data={"session_id": session.id, "message_id": message.id},
+                         unless_live_socket=group, **recipients)
+
+
+def notify_new_message_now(*, session_id, message_id, sender: str, client_id, mitra_id,
+                           recipient_listening: bool | None) -> None:
+    """The same push for a message already committed (the socket's loop path, after its
+    event was published): `recipient_listening` is whether that publish reached a process
+    with the recipient's socket; None when unknown (the socket registry decides)."""
+    target = _new_message_push(sender=sender, client_id=client_id, mitra_id=mitra_id)
+    if target is None or recipient_listening:
+        return
+    group, recipients = target
+    try:
+        _queue_now(_push_kwargs("new_message", data={"session_id": session_id, "message_id": message_id},
+                                **recipients), unless_live_socket=group if recipient_listening is None else None)
+    except Exception as exc:  # noqa: BLE001 - like robust on_commit: the message is stored and sent
+        logger.warning("new-message push not queued: %s", type(exc).__name__)
 
 
 def notify_offer_on_commit(*, request, mitra_ids) -> None:

@@ -13,6 +13,7 @@ import json
 import math
 import threading
 from array import array
+from operator import itemgetter
 from pathlib import Path
 
 ARTIFACT_PATH = Path(__file__).resolve().parent / "data" / "model.json.gz"
@@ -24,7 +25,7 @@ class ModelError(RuntimeError):
 
 
 class Model:
-    __slots__ = ("index", "idf", "coef", "intercept", "classes", "width", "meta")
+    __slots__ = ("index", "idf", "coef", "columns", "intercept", "classes", "width", "meta")
 
     def __init__(self, data: dict):
         if data.get("format") != FORMAT:
@@ -40,30 +41,32 @@ class Model:
         if len(flat) != len(names) * self.width or len(self.idf) != len(names):
             raise ModelError("model artifact tables do not agree in size")
         self.coef = flat
+        self.columns = tuple(flat[k::self.width] for k in range(self.width))  # one per output
         self.intercept = tuple(data["intercept"])
         self.meta = {k: v for k, v in data.items() if k not in ("features", "idf", "coef")}
 
     def predict(self, features) -> dict[str, float]:
         """Class probabilities (softmax over none + categories) and the probability of `high`
         level (a separate logistic output), from a Counter of n-grams."""
-        index, idf, coef, width = self.index, self.idf, self.coef, self.width
-        values: list[tuple[int, float]] = []
-        norm = 0.0
+        index, idf = self.index, self.idf
+        at: list[int] = []
+        values: list[float] = []
         for name, count in features.items():
             i = index.get(name)
             if i is None:
                 continue
-            v = (1.0 + math.log(count)) * idf[i]
-            values.append((i, v))
-            norm += v * v
+            at.append(i)
+            values.append((1.0 + math.log(count)) * idf[i])
+        width = self.width
         scores = list(self.intercept)
+        norm = math.sumprod(values, values) if values else 0.0
         if norm:
+            # The L2-normalised tf-idf vector times each output's coefficients: the products
+            # summed in C (math.sumprod) over the coefficients gathered in C (itemgetter).
             scale = 1.0 / math.sqrt(norm)
-            for i, v in values:
-                base = i * width
-                v *= scale
-                for k in range(width):
-                    scores[k] += coef[base + k] * v
+            gather = itemgetter(*at) if len(at) > 1 else (lambda column: (column[at[0]],))
+            for k, column in enumerate(self.columns):
+                scores[k] += scale * math.sumprod(values, gather(column))
         n = width - 1
         top = max(scores[:n])
         exps = [math.exp(s - top) for s in scores[:n]]

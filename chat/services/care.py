@@ -21,7 +21,10 @@ from halobestie.errors import ApplicationError
 from pairing.models import MitraBlock
 from pairing.selectors import available_mitras
 
-from .. import events
+from .. import (
+    events,
+    tasks,  # chat.tasks imports the services back: a module import, used at call time
+)
 from ..models import LIVE_STATES, CrisisCase, Feedback, Message, Session, SessionAssignment, SessionEvent, SessionReport
 from ..selectors import session_for
 from .lifecycle import current_mitra_is_back, session_force_close, session_reroute
@@ -49,14 +52,28 @@ CONTEXT_MESSAGES = 3        # the client's previous messages read with the new o
 
 
 def crisis_check(*, session: Session, message) -> None:
-    """Check a client's message once it is stored: scheduled after the send's commit, so the
+    """Check a client's message once it is stored: queued after the send's commit, so the
     check never delays the send's transaction nor fails it (any error is logged and dropped;
     a model failure falls back to the lexicon inside ``assess``)."""
     session_id, message_pk = session.pk, message.pk
-    transaction.on_commit(lambda: _crisis_check_safely(session_id, message_pk))
+    transaction.on_commit(lambda: crisis_checks_queue([(session_id, message_pk)]))
 
 
-def _crisis_check_safely(session_id, message_pk) -> None:
+def crisis_checks_queue(stored: list[tuple]) -> None:
+    """Have a worker check stored client messages, (session id, message pk) each: scoring
+    with the context takes about a millisecond of CPU, which is not the socket process's to
+    spend (bench/FINDINGS.md, N6). Inline in the embedded mode and the tests (eager tasks),
+    and inline too when the broker cannot take the task: a check is never skipped."""
+    try:
+        tasks.crisis_check_messages.apply_async(args=[[[str(sid), pk] for sid, pk in stored]])
+    except Exception as exc:  # noqa: BLE001 - the broker is down: check here rather than not at all
+        logger.warning("crisis check not queued (%s): checking inline", type(exc).__name__)
+        for sid, pk in stored:
+            crisis_check_stored(sid, pk)
+
+
+def crisis_check_stored(session_id, message_pk) -> None:
+    """The check of a stored client message (after its commit); never raises."""
     try:
         crisis_check_now(session_id=session_id, message_pk=message_pk)
     except Exception:  # noqa: BLE001 - a failed check must never surface to the sender

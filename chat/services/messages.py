@@ -73,11 +73,8 @@ def message_send(*, session_id, sender, client_message_id: str, body: str) -> tu
 
     On PostgreSQL the common case is one statement (`_send_one_statement`); anything
     unusual (a retry, a refusal, SQLite) takes the general path below, which decides it."""
-    _validate(body, client_message_id)
+    sid = send_validated(session_id=session_id, client_message_id=client_message_id, body=body)
     role = sender.role
-    sid = parse_uuid(session_id)
-    if sid is None:
-        raise ApplicationError("not_found", "Session not found.")
     if connection.vendor == "postgresql":
         fast = _send_one_statement(sid, sender, client_message_id, body)
         if fast is not None:
@@ -129,7 +126,8 @@ def message_send(*, session_id, sender, client_message_id: str, body: str) -> tu
 # One round trip for a message on PostgreSQL: lock the session row and take the next seq
 # only if the session is writable and the sender is its current participant (the UPDATE's
 # WHERE, re-checked by PostgreSQL on the newest row version after waiting for the lock),
-# store the message with that seq, and mark the current assignment's first mitra message.
+# store the message with that seq, mark the current assignment's first mitra message, and
+# put "mitra returned" on the timeline when the message ends an absence.
 # A retry breaks the idempotency key: the whole statement fails, nothing is numbered, and
 # the general path returns the stored message. A mitra's message also ends a grace period
 # or a pending reroute for absence or silence (as `mitra_presence_clears`).
@@ -155,6 +153,11 @@ WITH old AS (
     UPDATE chat_sessionassignment SET first_message_at = %(now)s
     WHERE %(is_mitra)s AND session_id = (SELECT id FROM s) AND ended_at IS NULL AND first_message_at IS NULL
     RETURNING 1
+), e AS (
+    INSERT INTO chat_sessionevent (session_id, kind, data, created_at)
+    SELECT s.id, 'mitra_returned', '{"by": "message"}'::jsonb, %(now)s FROM s, old
+    WHERE %(is_mitra)s AND (old.mitra_away_since IS NOT NULL OR old.reroute_reason IN ('mitra_offline', 'mitra_no_show'))
+    RETURNING 1
 ), m AS (
     INSERT INTO chat_message (id, session_id, seq, sender, sender_mitra_id, client_message_id, body, system_code,
                               created_at, status)
@@ -167,17 +170,33 @@ FROM m, s
 """
 
 
+def send_statement(sid, sender, client_message_id: str, body: str) -> tuple[str, dict]:
+    """The one statement of a send and its parameters (also run on the socket's loop:
+    chat/services/socket_send.py)."""
+    role = sender.role
+    return _SEND_SQL, {"sid": sid, "uid": sender.id, "is_mitra": role == "mitra", "now": timezone.now(),
+                       "mid": uuid.uuid4(), "role": role, "mitra": sender.id if role == "mitra" else None,
+                       "cmid": client_message_id, "body": body}
+
+
+def send_validated(*, session_id, client_message_id, body):
+    """The checks every send passes before the database: the session id, or an error."""
+    _validate(body, client_message_id)
+    sid = parse_uuid(session_id)
+    if sid is None:
+        raise ApplicationError("not_found", "Session not found.")
+    return sid
+
+
 def _send_one_statement(sid, sender, client_message_id: str, body: str) -> Message | None:
     """The common case in one statement, or None (refused, a retry: the caller decides)."""
     role = sender.role
-    now = timezone.now()
-    mid = uuid.uuid4()
-    params = {"sid": sid, "uid": sender.id, "is_mitra": role == "mitra", "now": now, "mid": mid, "role": role,
-              "mitra": sender.id if role == "mitra" else None, "cmid": client_message_id, "body": body}
+    sql, params = send_statement(sid, sender, client_message_id, body)
+    now, mid = params["now"], params["mid"]
     try:
         with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
             with connection.cursor() as cursor:
-                cursor.execute(_SEND_SQL, params)
+                cursor.execute(sql, params)
                 row = cursor.fetchone()
     except IntegrityError:
         return None  # a retry of a stored message: nothing was written
@@ -189,10 +208,8 @@ def _send_one_statement(sid, sender, client_message_id: str, body: str) -> Messa
                       body=body, created_at=now, status=Message.Status.SENT,
                       sender_mitra_id=sender.id if role == "mitra" else None)
     message.session = session
-    if role == "mitra" and (was_away is not None or old_reason in ("mitra_offline", "mitra_no_show")):
-        SessionEvent.objects.create(session_id=sid, kind="mitra_returned", data={"by": "message"})
-        if was_away is not None:
-            transaction.on_commit(lambda: presence_resume(mitra=sender), robust=True)
+    if role == "mitra" and was_away is not None:
+        transaction.on_commit(lambda: presence_resume(mitra=sender), robust=True)
     events.message_new(message)
     _after_message(session, message)
     return message

@@ -145,7 +145,7 @@ if REDIS_URL:
     # fine because PostgreSQL is the source of truth and apps catch up by cursor.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "halobestie.sockets.layer.CoalescingPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [REDIS_URL],
                 "prefix": env("CHANNEL_PREFIX", default="hb"),
@@ -276,6 +276,11 @@ WS_MAX_FRAME_BYTES = 64 * 1024
 # for a thread switches the process to refusing write frames with `throttled` until it drains.
 SOCKET_DB_THREADS = env.int("SOCKET_DB_THREADS", default=8)
 SOCKET_DB_MAX_WAIT = env.float("SOCKET_DB_MAX_WAIT", default=0.5)
+# ...and when its event loop runs later than this many seconds (its CPU is the limit); 0 turns it off.
+SOCKET_MAX_LOOP_LAG = env.float("SOCKET_MAX_LOOP_LAG", default=0.1)
+# message.send runs its one statement on the event loop, on this many connections per process
+# (halobestie/sockets/pg.py; PostgreSQL only); 0 keeps it on the thread pool.
+SOCKET_LOOP_DB_CONNECTIONS = env.int("SOCKET_LOOP_DB_CONNECTIONS", default=4)
 
 LOGGING = {
     "version": 1,

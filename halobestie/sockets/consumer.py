@@ -290,6 +290,8 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
         return sorted({"auth", "ping", *handlers_for(self.role)})
 
     async def _send(self, frame: dict) -> None:
+        if getattr(self, "_closed", False):
+            return
         if frame.get("ref") is None:
             frame.pop("ref", None)
         try:
@@ -299,7 +301,13 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
 
     # --- events from the channel layer ---------------------------------------------
 
+    async def close(self, code=None, reason=None):
+        self._closed = True
+        await super().close(code=code, reason=reason)
+
     async def app_event(self, event):
+        if getattr(self, "_closed", False):
+            return  # closed by the server (flood, expiry, deactivation): events until the disconnect are dropped
         receipt = event.get("receipt")
         frame = event["frame"] if receipt is None else self._forward_receipts(event["frame"], *receipt)
         if frame is not None:

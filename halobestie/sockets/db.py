@@ -8,15 +8,20 @@ one socket are still handled one after another (the consumer awaits each), and a
 sockets the session's row lock gives every message its `seq` in commit order
 (chat/services/stream.py), so apps see one order whatever thread stored what.
 
-Overload: when a frame waited longer than `SOCKET_DB_MAX_WAIT` seconds for a thread, the
-process is past what it can carry. Until the queue drains (a frame starts within half of
-that), write frames are refused at once with the contract's `throttled` error and a
-`retry_after` hint, instead of queueing into multi-second latency. Nothing accepted is
-dropped: a refused frame was never started, and `ack` still means stored.
+Overload: a process is past what it can carry when a frame waited longer than
+`SOCKET_DB_MAX_WAIT` seconds for a thread or a database connection (the database is the
+limit), or when its event loop runs late by more than `SOCKET_MAX_LOOP_LAG` seconds (the
+process's CPU is: frames queue in the server's per-socket buffers before any handler runs,
+where no pool wait shows it — bench finding N2). Then write frames are refused at once with
+the contract's `throttled` error and a `retry_after` hint, instead of queueing into
+multi-second latency, until the queue drains and the loop is on time again. Nothing
+accepted is dropped: a refused frame was never started, and `ack` still means stored.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import wraps
@@ -26,11 +31,40 @@ from django.conf import settings
 
 from halobestie.errors import ApplicationError
 
+logger = logging.getLogger(__name__)
+
+
+class LoopLag:
+    """How late the running event loop wakes a timer: rises at once, decays over ~0.1 s."""
+
+    INTERVAL = 0.02
+
+    def __init__(self) -> None:
+        self.lag = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task | None = None
+
+    def watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop or self._task is None or self._task.done():
+            self._loop, self.lag = loop, 0.0
+            self._task = loop.create_task(self._tick())
+
+    async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            asked = loop.time()
+            await asyncio.sleep(self.INTERVAL)
+            late = loop.time() - asked - self.INTERVAL
+            self.lag = late if late > self.lag else self.lag * 0.7 + late * 0.3
+
 
 class Gate:
-    def __init__(self, threads: int, max_wait: float) -> None:
+    def __init__(self, threads: int, max_wait: float, max_lag: float = 0.0) -> None:
         self.threads = threads
         self.max_wait = max_wait
+        self.max_lag = max_lag
+        self.loop_lag = LoopLag()
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="socket-db")
         self.shedding = False
         self.waiting = 0
@@ -48,7 +82,11 @@ class Gate:
             # their wait, so without this a process whose sockets send only shed frames
             # (clients: no heartbeats) would refuse for ever (bench finding N1).
             self.shedding = False
-        if self.shedding:
+        late = False
+        if self.max_lag > 0:
+            self.loop_lag.watch()
+            late = self.loop_lag.lag > self.max_lag
+        if self.shedding or late:
             self.refused += 1
             raise ApplicationError("throttled", "The server is busy; retry this frame shortly.",
                                    retry_after=round(max(0.5, self.max_wait * 2), 1))
@@ -60,8 +98,26 @@ _gate: Gate | None = None
 def gate() -> Gate:
     global _gate
     if _gate is None:
-        _gate = Gate(settings.SOCKET_DB_THREADS, settings.SOCKET_DB_MAX_WAIT)
+        _gate = Gate(settings.SOCKET_DB_THREADS, settings.SOCKET_DB_MAX_WAIT, settings.SOCKET_MAX_LOOP_LAG)
     return _gate
+
+
+_background: set[asyncio.Future] = set()
+
+
+def in_background(func, *args) -> None:
+    """Run a blocking (ORM) function on the pool after the frame was answered: its result is
+    not the frame's (a crisis check, a push). Never refused; a failure is logged."""
+
+    async def run():
+        try:
+            await DatabaseSyncToAsync(func, thread_sensitive=False, executor=gate().pool)(*args)
+        except Exception:
+            logger.exception("background socket work failed: %s", getattr(func, "__name__", func))
+
+    task = asyncio.ensure_future(run())
+    _background.add(task)
+    task.add_done_callback(_background.discard)
 
 
 def socket_db(fn=None, *, shed: bool = True):

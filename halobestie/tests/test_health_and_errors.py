@@ -36,7 +36,7 @@ def test_ready_when_every_dependency_answers_and_the_sweep_ticked():
     assert body["status"] == "ok"
     assert set(body["checks"]) == {"database", "redis", "channel_layer", "sweep"}
     assert all(check["ok"] for check in body["checks"].values()), body
-    assert body["checks"]["channel_layer"]["backend"] == "RedisPubSubChannelLayer"
+    assert body["checks"]["channel_layer"]["backend"] == "CoalescingPubSubChannelLayer"
     assert 0 <= body["checks"]["sweep"]["age_seconds"] < 60 and body["checks"]["sweep"]["last_tick_at"]
     assert r["Cache-Control"] == "no-store"
 

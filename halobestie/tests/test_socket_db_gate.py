@@ -70,3 +70,38 @@ def test_an_idle_gate_reopens_even_if_only_shed_frames_arrive(monkeypatch):
 
     assert asyncio.run(frame()) == "stored"
     assert gate.refused == 0
+
+
+def test_a_late_event_loop_refuses_write_frames_until_it_is_on_time_again(monkeypatch):
+    """The process's CPU is the limit: frames wait in the server's socket buffers, where no
+    pool wait shows it (bench finding N2). A loop that wakes a timer late by more than
+    `max_lag` refuses write frames at once; heartbeats still pass; on time again, it admits."""
+    gate = db.Gate(threads=2, max_wait=10.0, max_lag=0.1)
+    monkeypatch.setattr(db, "_gate", gate)
+
+    @db.socket_db
+    def frame():
+        return "stored"
+
+    @db.socket_db(shed=False)
+    def heartbeat():
+        return "beat"
+
+    async def scenario():
+        assert await frame() == "stored"  # starts the lag watch
+        await asyncio.sleep(0.05)
+        time.sleep(0.4)  # the loop is busy: every timer fires 0.4 s late
+        await asyncio.sleep(0.03)
+        refused = []
+        try:
+            await frame()
+        except ApplicationError as exc:
+            refused.append(exc.as_dict())
+        beat = await heartbeat()
+        await asyncio.sleep(0.6)  # on time again: the lag decays within a few ticks
+        return refused, beat, await frame()
+
+    refused, beat, later = asyncio.run(scenario())
+    assert [r["code"] for r in refused] == ["throttled"] and refused[0]["retry_after"] > 0
+    assert (beat, later) == ("beat", "stored")
+    assert gate.refused == 1 and not gate.shedding  # the pool never waited: the loop alone decided
