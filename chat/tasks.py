@@ -29,5 +29,4 @@ def session_payment_timeout(session_id: str) -> bool:
 def crisis_check_messages(stored: list[list]) -> None:
     """The crisis checks of stored client messages, [session id, message pk] each (a batch
     from one socket process, or one message of the ORM path)."""
-    for session_id, message_pk in stored:
-        care.crisis_check_stored(session_id, message_pk)
+    care.crisis_check_many(stored)

@@ -20,7 +20,7 @@ from chat.shapes import message_data
 from halobestie.errors import ApplicationError
 from halobestie.realtime import mitra_group
 from halobestie.sockets import db, pg
-from halobestie.testing.fixtures import make_client, make_mitra, start_trial_session
+from halobestie.testing.fixtures import make_client, make_mitra, send_message, start_trial_session
 from pairing.models import MitraPresence
 from pairing.services import presence_sweep_auto_offline
 
@@ -207,3 +207,25 @@ def test_sends_of_one_session_from_both_sides_at_once_are_numbered_without_gaps(
     assert seqs == list(range(seqs[0], seqs[0] + 40))
     stored = dict(Message.objects.filter(session_id=sid, sender__in=("client", "mitra")).values_list("id", "seq"))
     assert {s["id"]: s["seq"] for s in shapes} == {str(k): v for k, v in stored.items()}
+
+
+def test_a_batch_of_checks_reads_each_message_with_its_own_sessions_context(monkeypatch):
+    """The worker's batch (two queries for any number of messages) scores each message with
+    the same context `client_context` gives it alone: its own client's previous messages in
+    its own session, oldest first, at most three, purged ones left out."""
+    pairs = [(make_client(f"C{i}"), make_mitra(f"M{i}", online=True)) for i in range(3)]
+    sids = [start_trial_session(c, m)["id"] for c, m in pairs]
+    for i, (client, mitra) in enumerate(pairs):
+        for j in range(5):
+            send_message(client, sids[i], f"sesi {i} pesan {j}", f"c{i}.{j}")
+            send_message(mitra, sids[i], f"balasan {i}.{j}", f"m{i}.{j}")
+    Message.objects.filter(session_id=sids[1], client_message_id="c1.3").update(body="", body_purged_at=timezone.now())
+    last = [Message.objects.get(session_id=sid, client_message_id=f"c{i}.4") for i, sid in enumerate(sids)]
+    seen = {}
+    monkeypatch.setattr(care, "assess", lambda body, context: seen.setdefault(body, list(context)) and None)
+
+    assert care.crisis_check_many([(m.session_id, m.pk) for m in last]) == 0
+    for i, message in enumerate(last):
+        assert seen[message.body] == care.client_context(message.session_id, message.seq)
+    assert seen["sesi 0 pesan 4"] == ["sesi 0 pesan 1", "sesi 0 pesan 2", "sesi 0 pesan 3"]
+    assert seen["sesi 1 pesan 4"] == ["sesi 1 pesan 0", "sesi 1 pesan 1", "sesi 1 pesan 2"]

@@ -27,7 +27,7 @@ from halobestie.errors import ApplicationError
 from halobestie.realtime import user_group
 
 from . import registry
-from .db import socket_db
+from .db import frame_arrived, socket_db
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +100,36 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
     user = None
     identity = None
     group = ""
+
+    async def __call__(self, scope, receive, send):
+        # Frames are read as they arrive and stamped, then handled one after another: the
+        # admission gate refuses a frame that waited too long behind this socket's earlier
+        # ones (sockets/db.py), which the server's own buffer would hide.
+        inbox: asyncio.Queue = asyncio.Queue()
+
+        async def read():
+            try:
+                while True:
+                    message = await receive()
+                    message["arrived"] = time.monotonic()
+                    inbox.put_nowait(message)
+                    if message["type"] == "websocket.disconnect":
+                        return
+            except Exception:  # noqa: BLE001 - the server's side of the socket failed: end like a drop
+                inbox.put_nowait({"type": "websocket.disconnect", "code": 1006})
+
+        reader = asyncio.ensure_future(read())
+        try:
+            await super().__call__(scope, inbox.get, send)
+        finally:
+            reader.cancel()
+
+    async def websocket_receive(self, message):
+        token = frame_arrived.set(message.get("arrived"))
+        try:
+            await super().websocket_receive(message)
+        finally:
+            frame_arrived.reset(token)
 
     async def dispatch(self, message):
         # Channels 4.2+ hops to a thread to close stale DB connections before *every*
@@ -219,13 +249,13 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
         raw = text_data if text_data is not None else bytes_data
         ref = None
         try:
-            if self._flooded():
+            flooded = self._flooded()
+            if flooded:
                 self._strikes += 1
                 if self._strikes >= FLOOD_STRIKES:
                     await self._send({"type": "error", "data": {"code": "throttled", "detail": "Too many frames."}})
                     await self.close(code=CLOSE_THROTTLED)
                     return
-                raise FrameError("throttled", "Too many frames; slow down.")
             if raw is None or _frame_bytes(raw) > settings.WS_MAX_FRAME_BYTES:
                 raise FrameError("frame_too_large", "Frames are limited to 64 KiB.")
             try:
@@ -238,6 +268,8 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
             if ref is not None and (not isinstance(ref, (str, int)) or len(str(ref)) > 64):
                 ref = None
                 raise FrameError("validation_error", "ref must be a short string.")
+            if flooded:  # answered with its ref, like any refusal, so the app knows which to resend
+                raise FrameError("throttled", "Too many frames; slow down.", retry_after=round(1 / FLOOD_RATE, 2))
             frame_type = frame.get("type")
             if not isinstance(frame_type, str) or not frame_type:
                 raise FrameError("validation_error", "Frame needs a string 'type'.")

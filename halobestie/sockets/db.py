@@ -10,7 +10,10 @@ sockets the session's row lock gives every message its `seq` in commit order
 
 Overload: a process is past what it can carry when a frame waited longer than
 `SOCKET_DB_MAX_WAIT` seconds for a thread or a database connection (the database is the
-limit), or when its event loop runs late by more than `SOCKET_MAX_LOOP_LAG` seconds (the
+limit), when a frame reaches its handler more than `SOCKET_DB_MAX_WAIT` seconds after it
+arrived (a socket's frames are handled one after another, so a backlog builds per socket,
+where no pool wait shows it: the consumer stamps each frame as it arrives, `frame_arrived`),
+or when its event loop runs late by more than `SOCKET_MAX_LOOP_LAG` seconds (the
 process's CPU is: frames queue in the server's per-socket buffers before any handler runs,
 where no pool wait shows it — bench finding N2). Then write frames are refused at once with
 the contract's `throttled` error and a `retry_after` hint, instead of queueing into
@@ -21,6 +24,7 @@ accepted is dropped: a refused frame was never started, and `ack` still means st
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -59,6 +63,10 @@ class LoopLag:
             self.lag = late if late > self.lag else self.lag * 0.7 + late * 0.3
 
 
+# When the frame being handled arrived (time.monotonic()), set by the socket consumer.
+frame_arrived: contextvars.ContextVar[float | None] = contextvars.ContextVar("frame_arrived", default=None)
+
+
 class Gate:
     def __init__(self, threads: int, max_wait: float, max_lag: float = 0.0) -> None:
         self.threads = threads
@@ -82,8 +90,9 @@ class Gate:
             # their wait, so without this a process whose sockets send only shed frames
             # (clients: no heartbeats) would refuse for ever (bench finding N1).
             self.shedding = False
-        late = False
-        if self.max_lag > 0:
+        arrived = frame_arrived.get()
+        late = arrived is not None and time.monotonic() - arrived > self.max_wait
+        if self.max_lag > 0 and not late:
             self.loop_lag.watch()
             late = self.loop_lag.lag > self.max_lag
         if self.shedding or late:

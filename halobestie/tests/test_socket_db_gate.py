@@ -105,3 +105,31 @@ def test_a_late_event_loop_refuses_write_frames_until_it_is_on_time_again(monkey
     assert [r["code"] for r in refused] == ["throttled"] and refused[0]["retry_after"] > 0
     assert (beat, later) == ("beat", "stored")
     assert gate.refused == 1 and not gate.shedding  # the pool never waited: the loop alone decided
+
+
+def test_a_frame_that_waited_too_long_behind_its_socket_is_refused_a_fresh_one_is_not(monkeypatch):
+    gate = db.Gate(threads=2, max_wait=0.05)
+    monkeypatch.setattr(db, "_gate", gate)
+
+    @db.socket_db
+    def frame():
+        return "stored"
+
+    @db.socket_db(shed=False)
+    def heartbeat():
+        return "beat"
+
+    async def handle(arrived_ago: float, fn):
+        token = db.frame_arrived.set(time.monotonic() - arrived_ago)
+        try:
+            return await fn()
+        except ApplicationError as exc:
+            return exc.code
+        finally:
+            db.frame_arrived.reset(token)
+
+    async def scenario():
+        return [await handle(0.2, frame), await handle(0.2, heartbeat), await handle(0.0, frame)]
+
+    assert asyncio.run(scenario()) == ["throttled", "beat", "stored"]
+    assert gate.refused == 1

@@ -210,6 +210,10 @@ def test_a_flood_is_throttled_then_closed(server):
         throttled = [f for f in sock.events("error") if f["data"]["code"] == "throttled"]
         assert throttled
         assert 30 <= len(sock.events("pong")) < 200
+        # Each refused frame is answered with its ref and a retry hint (the closing error has none).
+        answered = [f for f in throttled if "ref" in f]
+        assert len(answered) == len(throttled) - 1 and all(f["data"]["retry_after"] > 0 for f in answered)
+        assert {f["ref"] for f in answered}.isdisjoint(f["ref"] for f in sock.events("pong"))
 
     asyncio.run(scenario())
 
