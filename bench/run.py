@@ -34,9 +34,11 @@ import sys
 import time
 from pathlib import Path
 
-from bench import deps
+from bench import cpucap, deps
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# Scale-out, capped: each project process gets this share of one core (bench/cpucap.py).
+CAPPED_SHARE = 0.3
 PHASES = ["chat", "profile", "memory", "connect", "blast", "scaleout", "servers", "explain"]
 PROJECT_APP = "halobestie.asgi:application"
 RELAY_APP = "bench.relay:app"
@@ -851,6 +853,27 @@ class Bench:
                 out["baseline_one"] = self.quiet_run("relay x1 saturation", "closed", [self.relay])
             finally:
                 self.chat_close()
+            if cpucap.available():
+                # The same comparison with each project process capped to the same CPU share.
+                share = CAPPED_SHARE
+                out["capped_share"] = share
+                with cpucap.capped([self.project.pid, second.pid], share):
+                    self.chat_open("project", [second], self.project)
+                    try:
+                        self.chat_run("open", [self.project, second], rate=100, seconds=1.0)
+                        out["capped_two"] = self.quiet_run(f"project x2 saturation, each capped at {share:.0%} of a core",
+                                                           "closed", [self.project, second])
+                    finally:
+                        self.chat_close()
+                    self.chat_open("project", [self.project])
+                    try:
+                        out["capped_one"] = self.quiet_run(f"project x1 saturation, capped at {share:.0%} of a core",
+                                                           "closed", [self.project])
+                    finally:
+                        self.chat_close()
+                out["capped_ratio"] = out["capped_two"]["delivered_per_s"] / out["capped_one"]["delivered_per_s"]
+            else:
+                out["capped_note"] = "no writable cgroup cpu controller: the capped comparison did not run"
         finally:
             second.stop()
             relay2.stop()
@@ -860,7 +883,9 @@ class Bench:
         one, two = out["project_one"], out["project_two"]
         if one["server_cpu_us_per_msg"] and two["server_cpu_us_per_msg"]:
             out["project_cpu_per_msg_ratio"] = two["server_cpu_us_per_msg"] / one["server_cpu_us_per_msg"]
-        log(f"  scale-out: project x{out['project_ratio']:.2f}, relay x{out['baseline_ratio']:.2f}")
+        log(f"  scale-out: project x{out['project_ratio']:.2f}, relay x{out['baseline_ratio']:.2f}"
+            + (f"; capped at {out['capped_share']:.0%} of a core each: project x{out['capped_ratio']:.2f}"
+               if "capped_ratio" in out else f"; {out.get('capped_note', '')}"))
         self.result["scaleout"] = out
 
     def phase_servers(self) -> None:

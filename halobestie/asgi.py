@@ -4,9 +4,13 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "halobestie.settings.local")
 
-from django.core.asgi import get_asgi_application  # noqa: E402
+import django  # noqa: E402
 
-django_app = get_asgi_application()  # sets Django up before consumers are imported
+django.setup(set_prefix=False)  # before the handler and the consumers are imported
+
+from halobestie.http import PooledThreadsASGIHandler  # noqa: E402
+
+django_app = PooledThreadsASGIHandler()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 

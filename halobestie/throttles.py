@@ -32,7 +32,13 @@ def _count(cache, key: str, timeout: int) -> int:
     first): a sign-in passes three throttles, and a reconnect storm is all sign-ins."""
     if isinstance(cache, RedisCache):
         full_key = cache.make_and_validate_key(key)
-        pipe = cache._cache.get_client(full_key, write=True).pipeline(transaction=False)
+        # Django builds a new redis-py client per cache call (its response-callback table
+        # included: most of a sign-in's throttle cost in the connection-storm profile); one
+        # per cache instance (Django keeps one per thread) shares the same connection pool.
+        client = cache.__dict__.get("_throttle_client")
+        if client is None:
+            client = cache.__dict__["_throttle_client"] = cache._cache.get_client(write=True)
+        pipe = client.pipeline(transaction=False)
         pipe.set(full_key, 0, nx=True, ex=timeout)
         pipe.incr(full_key)
         return pipe.execute()[1]

@@ -225,7 +225,7 @@ def test_a_batch_of_checks_reads_each_message_with_its_own_sessions_context(monk
     monkeypatch.setattr(care, "assess", lambda body, context: seen.setdefault(body, list(context)) and None)
 
     assert care.crisis_check_many([(m.session_id, m.pk) for m in last]) == 0
-    for i, message in enumerate(last):
+    for message in last:
         assert seen[message.body] == care.client_context(message.session_id, message.seq)
     assert seen["sesi 0 pesan 4"] == ["sesi 0 pesan 1", "sesi 0 pesan 2", "sesi 0 pesan 3"]
     assert seen["sesi 1 pesan 4"] == ["sesi 1 pesan 0", "sesi 1 pesan 1", "sesi 1 pesan 2"]

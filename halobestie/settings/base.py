@@ -267,6 +267,10 @@ XENDIT_CALLBACK_TOKEN = env("XENDIT_CALLBACK_TOKEN", default="sandbox-callback-t
 XENDIT_BASE_URL = env("XENDIT_BASE_URL", default="https://api.xendit.co")
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
+# The public entrypoint runs the sync part of HTTP requests (middleware, DRF views) on this
+# many long-lived threads (halobestie/http.py) instead of a new thread per request.
+HTTP_SYNC_THREADS = env.int("HTTP_SYNC_THREADS", default=8)
+
 # --- Sockets -----------------------------------------------------------------------------
 WS_ALLOWED_ORIGINS = env.list("WS_ALLOWED_ORIGINS", default=[])
 WS_AUTH_TIMEOUT = env.float("WS_AUTH_TIMEOUT", default=10.0)

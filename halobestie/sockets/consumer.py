@@ -100,12 +100,14 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
     user = None
     identity = None
     group = ""
+    _frame_task: asyncio.Task | None = None
 
     async def __call__(self, scope, receive, send):
         # Frames are read as they arrive and stamped, then handled one after another: the
         # admission gate refuses a frame that waited too long behind this socket's earlier
         # ones (sockets/db.py), which the server's own buffer would hide.
         inbox: asyncio.Queue = asyncio.Queue()
+        self._frames: asyncio.Queue = asyncio.Queue()
 
         async def read():
             try:
@@ -125,11 +127,26 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
             reader.cancel()
 
     async def websocket_receive(self, message):
-        token = frame_arrived.set(message.get("arrived"))
-        try:
-            await super().websocket_receive(message)
-        finally:
-            frame_arrived.reset(token)
+        # Handled in order by this socket's frame task, not here: events to this socket
+        # (message.new, receipts) are dispatched by Channels' loop while a frame of this
+        # socket waits for the database, so a busy mitra still gets its clients' messages
+        # at once (bench: under overload the events queued behind the mitra's own frames).
+        if self._frame_task is None:
+            self._frame_task = asyncio.ensure_future(self._handle_frames())
+        self._frames.put_nowait(message)
+
+    async def _handle_frames(self):
+        while True:
+            message = await self._frames.get()
+            if message is None:
+                return
+            token = frame_arrived.set(message.get("arrived"))
+            try:
+                await AsyncWebsocketConsumer.websocket_receive(self, message)
+            except Exception:
+                logger.exception("socket frame task failed")
+            finally:
+                frame_arrived.reset(token)
 
     async def dispatch(self, message):
         # Channels 4.2+ hops to a thread to close stale DB connections before *every*
@@ -222,6 +239,11 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         for task in getattr(self, "_tasks", []):
             task.cancel()
+        # Frames not started yet are dropped (never answered: the app resends them, by
+        # client_message_id); the one being handled finishes.
+        while not self._frames.empty():
+            self._frames.get_nowait()
+        self._frames.put_nowait(None)
         if self.group:
             metrics.SOCKETS_OPEN_BY_ROLE[self.role].dec()
             for step in (self.channel_layer.group_discard, registry.remove):
@@ -334,8 +356,13 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
     # --- events from the channel layer ---------------------------------------------
 
     async def close(self, code=None, reason=None):
+        if getattr(self, "_closed", False):
+            return
         self._closed = True
-        await super().close(code=code, reason=reason)
+        try:
+            await super().close(code=code, reason=reason)
+        except Exception:  # noqa: BLE001 - the peer is already gone
+            pass
 
     async def app_event(self, event):
         if getattr(self, "_closed", False):

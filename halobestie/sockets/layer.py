@@ -12,7 +12,13 @@ processes have a socket in it (PUBLISH's reply: in the pub/sub layer a process s
 a group while one of its sockets is in it), which is what "has the recipient a live socket"
 means for a push.
 
-The subscribing side is channels_redis' own: groups and channels work exactly as there.
+Groups work exactly as in channels_redis. A socket's own channel (`new_channel`) is local
+to its process here: channels_redis subscribes to it in Redis (a SUBSCRIBE and later an
+UNSUBSCRIBE per socket, each a round trip under the shard's lock: part of N4's cost per new
+connection), so that another process could `send()` to that one socket; nothing here does —
+every event goes to a user's group (realtime.py), which reaches all of the user's sockets in
+every process. A `send()` to a channel of this process still arrives; one to another
+process's channel goes nowhere.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import uuid
 
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, _async_proxy
 from channels_redis.utils import _wrap_close, create_pool
@@ -77,6 +84,27 @@ class CoalescingLoopLayer(RedisPubSubLoopLayer):
     def __init__(self, hosts=None, *args, **kwargs) -> None:
         super().__init__(hosts, *args, **kwargs)
         self._publishers = [_Publisher(shard.host) for shard in self._shards]
+
+    async def new_channel(self, prefix="specific."):
+        channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"
+        self.channels[channel] = asyncio.Queue()  # local: no SUBSCRIBE (module docstring)
+        return channel
+
+    async def receive(self, channel):
+        queue = self.channels.get(channel)
+        if queue is None:
+            queue = self.channels[channel] = asyncio.Queue()
+        try:
+            message = await queue.get()
+        except (asyncio.CancelledError, asyncio.TimeoutError, GeneratorExit):
+            self.channels.pop(channel, None)  # the consumer is gone (as channels_redis assumes)
+            raise
+        return self.channel_layer.deserialize(message)
+
+    async def send(self, channel, message) -> None:
+        queue = self.channels.get(channel)
+        if queue is not None:
+            queue.put_nowait(self.channel_layer.serialize(message))
 
     def _publisher(self, channel: str) -> _Publisher:
         return self._publishers[self._shards.index(self._get_shard(channel))]
