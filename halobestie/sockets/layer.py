@@ -96,7 +96,7 @@ class CoalescingLoopLayer(RedisPubSubLoopLayer):
             queue = self.channels[channel] = asyncio.Queue()
         try:
             message = await queue.get()
-        except (asyncio.CancelledError, asyncio.TimeoutError, GeneratorExit):
+        except (TimeoutError, asyncio.CancelledError, GeneratorExit):
             self.channels.pop(channel, None)  # the consumer is gone (as channels_redis assumes)
             raise
         return self.channel_layer.deserialize(message)
