@@ -11,6 +11,7 @@ import hashlib
 import logging
 
 from django.core.cache.backends.redis import RedisCache
+from django.utils.connection import ConnectionProxy
 from rest_framework.throttling import SimpleRateThrottle
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ def _count(cache, key: str, timeout: int) -> int:
     """Add one to the window's counter and return it. On Redis one round trip (SET NX EX
     and INCR in a pipeline; Django's add + incr are three, incr checks the key exists
     first): a sign-in passes three throttles, and a reconnect storm is all sign-ins."""
+    if isinstance(cache, ConnectionProxy):  # django.core.cache.cache, DRF's default: this thread's backend
+        cache = cache._connections[cache._alias]
     if isinstance(cache, RedisCache):
         full_key = cache.make_and_validate_key(key)
         # Django builds a new redis-py client per cache call (its response-callback table

@@ -8,6 +8,7 @@ calls a service on the socket database pool (`sockets/db.py`), and returns the a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -15,7 +16,9 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs, urlsplit
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -103,28 +106,44 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
     _frame_task: asyncio.Task | None = None
 
     async def __call__(self, scope, receive, send):
-        # Frames are read as they arrive and stamped, then handled one after another: the
-        # admission gate refuses a frame that waited too long behind this socket's earlier
-        # ones (sockets/db.py), which the server's own buffer would hide.
-        inbox: asyncio.Queue = asyncio.Queue()
-        self._frames: asyncio.Queue = asyncio.Queue()
-
-        async def read():
-            try:
-                while True:
-                    message = await receive()
-                    message["arrived"] = time.monotonic()
-                    inbox.put_nowait(message)
-                    if message["type"] == "websocket.disconnect":
-                        return
-            except Exception:  # noqa: BLE001 - the server's side of the socket failed: end like a drop
-                inbox.put_nowait({"type": "websocket.disconnect", "code": 1006})
-
-        reader = asyncio.ensure_future(read())
+        """Channels' consumer loop, as three tasks that never wait for one another: this one
+        reads the socket, stamping each frame as it arrives (the admission gate refuses a
+        frame that waited too long behind the socket's earlier ones, sockets/db.py), and
+        dispatches connect and disconnect; `_handle_frames` handles the frames in order;
+        `_dispatch_events` forwards the channel layer's events. Channels' own loop
+        (`await_many_dispatch`) does one thing at a time — a frame waiting for the database
+        held back every event to its socket — and makes a task and an `asyncio.wait` per
+        message."""
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.base_send = send
+        self._frames = asyncio.Queue()
+        events = None
+        if self.channel_layer is not None:
+            self.channel_name = await self.channel_layer.new_channel()
+            events = asyncio.ensure_future(self._dispatch_events())
         try:
-            await super().__call__(scope, inbox.get, send)
+            while True:
+                message = await receive()
+                if message["type"] == "websocket.receive":
+                    message["arrived"] = time.monotonic()
+                try:
+                    await self.dispatch(message)
+                except StopConsumer:
+                    return
         finally:
-            reader.cancel()
+            if events is not None:
+                events.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await events
+
+    async def _dispatch_events(self):
+        while True:
+            message = await self.channel_layer.receive(self.channel_name)
+            try:
+                await self.dispatch(message)
+            except Exception:
+                logger.exception("socket event handler failed")
 
     async def websocket_receive(self, message):
         # Handled in order by this socket's frame task, not here: events to this socket
