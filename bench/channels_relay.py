@@ -1,5 +1,5 @@
 """A reference point between the bare relay and the project: the same relay written as a
-Channels consumer over the project's channel layer (RedisPubSubChannelLayer from the
+Channels consumer over the project's channel layer (the project's layer, halobestie/sockets/layer.py, from the
 bench's settings), with no auth and no database.
 
 A socket on `/relay/<key>[,<key>...]` joins groups `relay.<key>`; a text frame is

@@ -226,7 +226,7 @@ def markdown(res: dict) -> str:
         *_settings_line(meta),
         "Three targets, one load generator, the same frames (`message.send` with a `ref`): **project** — "
         f"`halobestie.asgi` under uvicorn (`{meta.get('server')}`, `--ws-per-message-deflate false`), DEBUG off, "
-        "PostgreSQL + RedisPubSubChannelLayer + Redis cache; **Node reference** — `bench/node_baseline/server.js`, "
+        "PostgreSQL + the project's channel layer (channels_redis pub/sub, publishes coalesced: halobestie/sockets/layer.py) + Redis cache; **Node reference** — `bench/node_baseline/server.js`, "
         "what the original system does per message: Fastify"
         + (f" {nodemeta.get('packages', {}).get('fastify', '')}" if nodemeta else "")
         + " + @fastify/websocket (ws), node-postgres `INSERT … RETURNING`, ioredis `PUBLISH` to the recipient, a "

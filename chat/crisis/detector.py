@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .features import counts
 from .matcher import Detection, detect
@@ -64,38 +64,40 @@ def _risk(probs: dict[str, float]) -> float:
 
 def score(text: str, context: Sequence[str] = ()) -> dict:
     """Everything the decision uses (for evaluation and tests; no text in it)."""
+    return _with_context(_score_message(text), context)
+
+
+def _score_message(text: str) -> dict:
     model = current_model()
     features, hit = message_features(text)
     probs = model.predict(features)
-    risk = risk_message = _risk(probs)
-    risk_window = None
+    risk = _risk(probs)
+    return {"risk": risk, "risk_message": risk, "risk_window": None, "probs": probs, "lexicon": hit,
+            "threshold": model.meta["threshold"], "_features": features}
+
+
+def _with_context(s: dict, context: Sequence[str]) -> dict:
+    features = s.pop("_features")
     context = [c for c in context if c][-MAX_CONTEXT:]
     if context:
         window = Counter(features)
         for message in context:
             window.update(message_features(message)[0])
-        risk_window = _risk(model.predict(window))
-        risk = math.sqrt(risk_message * risk_window)
-    return {"risk": risk, "risk_message": risk_message, "risk_window": risk_window, "probs": probs,
-            "lexicon": hit, "threshold": model.meta["threshold"]}
+        s["risk_window"] = _risk(current_model().predict(window))
+        s["risk"] = math.sqrt(s["risk_message"] * s["risk_window"])
+    return s
 
 
-def assess(text: str | None, context: Sequence[str] = ()) -> Detection | None:
-    """The crisis signal of a client message read with their previous messages, or None.
-    Falls back to the lexicon alone when the model is unavailable or fails."""
-    if not text or not text.strip():
-        return None
-    try:
-        s = score(text, context)
-    except Exception:  # noqa: BLE001 - ModelError or anything else: the check must never fail the caller
-        logger.exception("crisis model failed; lexicon only")
-        return detect(text)
-    probs, hit = s["probs"], s["lexicon"]
+def _floor(s: dict) -> float:
     # The lexicon is the safety net: its hit stands unless the model is clearly sure it is
     # not a crisis (below LEXICON_FLOOR of the threshold: someone else, the past). A
     # retrained model can move its threshold; an explicit "aku mau bunuh diri" must not fall.
-    floor = s["threshold"] * LEXICON_FLOOR if hit is not None else s["threshold"]
-    if s["risk"] < floor:
+    return s["threshold"] * LEXICON_FLOOR if s["lexicon"] is not None else s["threshold"]
+
+
+def _decide(s: dict) -> Detection | None:
+    probs, hit = s["probs"], s["lexicon"]
+    if s["risk"] < _floor(s):
         return None
     categories = {max(CATEGORIES, key=probs.__getitem__)}
     level = "high" if probs["high"] >= 0.5 else "medium"
@@ -104,3 +106,27 @@ def assess(text: str | None, context: Sequence[str] = ()) -> Detection | None:
         if hit.level == "high":
             level = "high"
     return Detection(level=level, categories=tuple(sorted(categories)))
+
+
+def assess(text: str | None, context: Sequence[str] = ()) -> Detection | None:
+    """The crisis signal of a client message read with their previous messages, or None.
+    Falls back to the lexicon alone when the model is unavailable or fails."""
+    return assess_lazily(text, lambda: context)
+
+
+def assess_lazily(text: str | None, load_context: Callable[[], Sequence[str]]) -> Detection | None:
+    """`assess`, reading the context only when it can change the answer. The window can only
+    scale the message's own risk by sqrt(risk(window)) <= 1 (risk = sqrt(risk(message) x
+    risk(window))), so a message whose own risk is below floor**2 is no crisis whatever came
+    before it: the same answer as `assess`, without the context (most messages)."""
+    if not text or not text.strip():
+        return None
+    try:
+        s = _score_message(text)
+        if math.sqrt(s["risk_message"]) < _floor(s):
+            return None
+        s = _with_context(s, load_context())
+    except Exception:  # noqa: BLE001 - ModelError or anything else: the check must never fail the caller
+        logger.exception("crisis model failed; lexicon only")
+        return detect(text)
+    return _decide(s)

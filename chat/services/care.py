@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
 from accounts.selectors import platform_settings
 from accounts.services import audit_record
-from chat.crisis.detector import assess
+from chat.crisis.detector import assess_lazily
 from halobestie.errors import ApplicationError
 from pairing.models import MitraBlock
 from pairing.selectors import available_mitras
@@ -94,48 +94,24 @@ def crisis_check_now(*, session_id, message_pk) -> CrisisCase | None:
     message = Message.objects.only("seq", "session_id", "body", "sender").filter(pk=message_pk).first()
     if message is None or message.sender != "client":
         return None
-    hit = assess(message.body, client_context(session_id, message.seq))
+    hit = assess_lazily(message.body, lambda: client_context(session_id, message.seq))
     if hit is None:
         return None
     return _raise_risk(session_id, message, hit)
 
 
-_CONTEXTS_SQL = """
-SELECT t.pk, c.body FROM unnest(%s::bigint[], %s::uuid[], %s::bigint[]) AS t(pk, sid, seq)
-CROSS JOIN LATERAL (
-    SELECT m.body, m.seq FROM chat_message m
-    WHERE m.session_id = t.sid AND m.sender = 'client' AND m.seq < t.seq AND m.body_purged_at IS NULL
-    ORDER BY m.seq DESC LIMIT %s
-) c
-ORDER BY t.pk, c.seq
-"""
-
-
-def _client_contexts(messages: list[Message]) -> dict[int, list[str]]:
-    """`client_context` of each message, in one query on PostgreSQL."""
-    contexts: dict[int, list[str]] = {m.pk: [] for m in messages}
-    if connection.vendor != "postgresql":
-        return {m.pk: client_context(m.session_id, m.seq) for m in messages}
-    with connection.cursor() as cursor:
-        cursor.execute(_CONTEXTS_SQL, [[m.pk for m in messages], [m.session_id for m in messages],
-                                       [m.seq for m in messages], CONTEXT_MESSAGES])
-        for pk, body in cursor.fetchall():
-            contexts[pk].append(body)
-    return contexts
-
-
 def crisis_check_many(stored: list[tuple]) -> int:
     """`crisis_check_now` for several stored messages, (session id, message pk) each, as the
-    worker gets them: their texts and contexts in two queries, not two per message. Returns
-    how many raised a session's risk. A failure of one check is logged; the rest go on."""
+    worker gets them: their texts in one query; a message's context is read only when it can
+    change the answer (`assess_lazily`: most messages are decided alone). Returns how many
+    raised a session's risk. A failure of one check is logged; the rest go on."""
     pks = [int(pk) for _, pk in stored]
     messages = list(Message.objects.only("seq", "session_id", "body", "sender")
                     .filter(pk__in=pks, sender="client", body_purged_at__isnull=True))
-    contexts = _client_contexts(messages)
     raised = 0
     for message in messages:
         try:
-            hit = assess(message.body, contexts[message.pk])
+            hit = assess_lazily(message.body, lambda m=message: client_context(m.session_id, m.seq))
             if hit is not None and _raise_risk(message.session_id, message, hit) is not None:
                 raised += 1
         except Exception:  # noqa: BLE001 - a failed check must never stop the others

@@ -176,17 +176,36 @@ def test_a_failing_check_never_fails_or_undoes_the_send(client_ani, mitra_budi, 
     def explode(*args, **kwargs):
         raise RuntimeError("model exploded")
 
-    monkeypatch.setattr(care, "assess", explode)
+    monkeypatch.setattr(care, "assess_lazily", explode)
     session = _trial(client_ani, mitra_budi)
     with django_capture_on_commit_callbacks(execute=True):
         r = _send(client_ani, session, "c1", "aku mau bunuh diri malam ini")
     assert r.status_code == 201
     assert Message.objects.filter(session=session, client_message_id="c1").exists()
     # a broken model (not only a broken check) still flags through the lexicon
-    monkeypatch.setattr(care, "assess", assess)
+    monkeypatch.setattr(care, "assess_lazily", detector.assess_lazily)
     monkeypatch.setattr(detector, "current_model", lambda: (_ for _ in ()).throw(model.ModelError("gone")))
     with django_capture_on_commit_callbacks(execute=True):
         r = _send(client_ani, session, "c2", "aku mau bunuh diri malam ini")
     assert r.status_code == 201
     session.refresh_from_db()
     assert session.risk_level == "high" and CrisisCase.objects.filter(session=session).count() == 1
+
+
+def test_the_context_is_read_only_when_it_can_change_the_answer():
+    """risk = sqrt(risk(message) x risk(window)) with risk(window) <= 1: a message whose own
+    risk is below floor**2 is no crisis whatever came before it, so `assess_lazily` does not
+    read the context for it — and answers exactly as `assess` with the context, always."""
+    from chat.crisis.detector import assess_lazily
+
+    window = ["aku capek banget", "ga ada yang peduli sama aku", "rasanya pengen ngilang aja"]
+    cases = ["kak aku mau cerita soal kerjaan", "makasih ya kak udah dengerin", "udah siapin tali",
+             "aku mau bunuh diri malam ini", "temenku pernah bilang mau bunuh diri", "ok", "hmm"]
+    asked = []
+    for text in cases:
+        calls = []
+        lazy = assess_lazily(text, lambda c=calls: c.append(1) or window)
+        assert lazy == assess(text, window)
+        asked.append(bool(calls))
+    assert not asked[0]  # an ordinary line: decided alone
+    assert asked[3]  # an explicit line is read with its context
