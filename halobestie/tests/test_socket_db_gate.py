@@ -72,6 +72,16 @@ def test_an_idle_gate_reopens_even_if_only_shed_frames_arrive(monkeypatch):
     assert gate.refused == 0
 
 
+@db.socket_db
+def _write_frame():
+    return "stored"
+
+
+@db.socket_db(shed=False)
+def _heartbeat():
+    return "beat"
+
+
 def test_a_late_event_loop_refuses_write_frames_until_it_is_on_time_again(monkeypatch):
     """The process's CPU is the limit: frames wait in the server's socket buffers, where no
     pool wait shows it (bench finding N2). A loop that wakes a timer late by more than
@@ -79,27 +89,19 @@ def test_a_late_event_loop_refuses_write_frames_until_it_is_on_time_again(monkey
     gate = db.Gate(threads=2, max_wait=10.0, max_lag=0.1)
     monkeypatch.setattr(db, "_gate", gate)
 
-    @db.socket_db
-    def frame():
-        return "stored"
-
-    @db.socket_db(shed=False)
-    def heartbeat():
-        return "beat"
-
     async def scenario():
-        assert await frame() == "stored"  # starts the lag watch
+        assert await _write_frame() == "stored"  # starts the lag watch
         await asyncio.sleep(0.05)
         time.sleep(0.4)  # the loop is busy: every timer fires 0.4 s late
         await asyncio.sleep(0.03)
         refused = []
         try:
-            await frame()
+            await _write_frame()
         except ApplicationError as exc:
             refused.append(exc.as_dict())
-        beat = await heartbeat()
+        beat = await _heartbeat()
         await asyncio.sleep(0.6)  # on time again: the lag decays within a few ticks
-        return refused, beat, await frame()
+        return refused, beat, await _write_frame()
 
     refused, beat, later = asyncio.run(scenario())
     assert [r["code"] for r in refused] == ["throttled"] and refused[0]["retry_after"] > 0
@@ -111,14 +113,6 @@ def test_a_frame_that_waited_too_long_behind_its_socket_is_refused_a_fresh_one_i
     gate = db.Gate(threads=2, max_wait=0.05)
     monkeypatch.setattr(db, "_gate", gate)
 
-    @db.socket_db
-    def frame():
-        return "stored"
-
-    @db.socket_db(shed=False)
-    def heartbeat():
-        return "beat"
-
     async def handle(arrived_ago: float, fn):
         token = db.frame_arrived.set(time.monotonic() - arrived_ago)
         try:
@@ -129,7 +123,7 @@ def test_a_frame_that_waited_too_long_behind_its_socket_is_refused_a_fresh_one_i
             db.frame_arrived.reset(token)
 
     async def scenario():
-        return [await handle(0.2, frame), await handle(0.2, heartbeat), await handle(0.0, frame)]
+        return [await handle(0.2, _write_frame), await handle(0.2, _heartbeat), await handle(0.0, _write_frame)]
 
     assert asyncio.run(scenario()) == ["throttled", "beat", "stored"]
     assert gate.refused == 1
