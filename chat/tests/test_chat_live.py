@@ -302,3 +302,30 @@ def test_one_public_process_per_request_is_not_assumed(server):
             await mitra_ws.close()
 
         asyncio.run(scenario())
+
+
+def test_a_mitra_socket_keeps_each_sessions_order_while_its_sessions_run_side_by_side(server):
+    """One mitra socket, two sessions: the socket handles the two sessions' frames side by side
+    (a lane per session), and within each session in the order they were sent: the stored
+    seq order is the send order, and every frame is answered once."""
+    ani, citra, budi = make_client("Ani"), make_client("Citra"), make_mitra("Budi", online=True)
+    sids = [start_trial_session(ani, budi)["id"], start_trial_session(citra, budi)["id"]]
+
+    async def scenario():
+        mitra = await WsClient(f"{server.ws_url}/ws/mitra/", budi.token).connect()
+        for n in range(24):  # interleaved, all at once, within the flood burst
+            sid = sids[n % 2]
+            await mitra.send({"type": "message.send", "ref": f"s{n}",
+                              "data": {"session_id": sid, "client_message_id": f"b{n}", "body": f"balasan {n}"}})
+        for n in range(24):
+            answer = await mitra.wait_for(lambda f, ref=f"s{n}": f.get("ref") == ref)
+            assert answer["type"] == "ack", answer
+        return [f["ref"] for f in mitra.frames if f.get("ref")]
+
+    refs = asyncio.run(scenario())
+    assert sorted(refs) == sorted(f"s{n}" for n in range(24))  # each answered once
+    for i, sid in enumerate(sids):
+        sent = [f"b{n}" for n in range(24) if n % 2 == i]
+        stored = list(Message.objects.filter(session_id=sid, sender="mitra").order_by("seq")
+                      .values_list("client_message_id", flat=True))
+        assert stored == sent

@@ -53,6 +53,10 @@ FLOOD_RATE = 20.0
 FLOOD_BURST = 40.0
 FLOOD_STRIKES = 20
 
+# A socket handles the frames of up to this many sessions side by side (one lane each, in order
+# within a lane); frames of further sessions share the socket's general lane.
+MAX_LANES = 8
+
 
 def handlers_for(role: str) -> dict[str, Handler]:
     global _handlers
@@ -103,13 +107,13 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
     user = None
     identity = None
     group = ""
-    _frame_task: asyncio.Task | None = None
 
     async def __call__(self, scope, receive, send):
         """Channels' consumer loop, as three tasks that never wait for one another: this one
         reads the socket, stamping each frame as it arrives (the admission gate refuses a
         frame that waited too long behind the socket's earlier ones, sockets/db.py), and
-        dispatches connect and disconnect; `_handle_frames` handles the frames in order;
+        dispatches connect and disconnect; `_handle_frames` handles the frames in order (one
+        task per session lane, see `websocket_receive`);
         `_dispatch_events` forwards the channel layer's events. Channels' own loop
         (`await_many_dispatch`) does one thing at a time — a frame waiting for the database
         held back every event to its socket — and makes a task and an `asyncio.wait` per
@@ -117,7 +121,8 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
         self.scope = scope
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         self.base_send = send
-        self._frames = asyncio.Queue()
+        self._lanes: dict[str, asyncio.Queue] = {}
+        self._lane_tasks: list[asyncio.Task] = []
         events = None
         if self.channel_layer is not None:
             self.channel_name = await self.channel_layer.new_channel()
@@ -146,22 +151,41 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
                 logger.exception("socket event handler failed")
 
     async def websocket_receive(self, message):
-        # Handled in order by this socket's frame task, not here: events to this socket
-        # (message.new, receipts) are dispatched by Channels' loop while a frame of this
-        # socket waits for the database, so a busy mitra still gets its clients' messages
-        # at once (bench: under overload the events queued behind the mitra's own frames).
-        if self._frame_task is None:
-            self._frame_task = asyncio.ensure_future(self._handle_frames())
-        self._frames.put_nowait(message)
+        # Handled by this socket's frame tasks, not here: events to this socket (message.new,
+        # receipts) are dispatched by the loop above while a frame waits for the database,
+        # so a busy mitra still gets its clients' messages at once (bench: under overload the
+        # events queued behind the mitra's own frames). Frames naming a session go to that
+        # session's lane, in order; a mitra's three sessions do not wait for one another.
+        # Everything else, and everything before the socket is authenticated, goes to one
+        # lane, in order (an `auth` frame is handled before the frames after it).
+        lane = ""
+        text = message.get("text")
+        if self.user is not None and text is not None and len(text) <= settings.WS_MAX_FRAME_BYTES:
+            try:
+                frame = json.loads(text)
+            except ValueError:
+                frame = None
+            message["parsed"] = frame
+            session_id = frame.get("data", {}).get("session_id") if isinstance(frame, dict) and isinstance(
+                frame.get("data"), dict) else None
+            if isinstance(session_id, str) and len(session_id) <= 64 and (
+                    session_id in self._lanes or len(self._lanes) < MAX_LANES):
+                lane = session_id
+        queue = self._lanes.get(lane)
+        if queue is None:
+            queue = self._lanes[lane] = asyncio.Queue()
+            self._lane_tasks.append(asyncio.ensure_future(self._handle_frames(queue)))
+        queue.put_nowait(message)
 
-    async def _handle_frames(self):
+    async def _handle_frames(self, queue: asyncio.Queue):
         while True:
-            message = await self._frames.get()
+            message = await queue.get()
             if message is None:
                 return
             token = frame_arrived.set(message.get("arrived"))
             try:
-                await AsyncWebsocketConsumer.websocket_receive(self, message)
+                await self.receive(text_data=message.get("text"), bytes_data=message.get("bytes"),
+                                   parsed=message.get("parsed"))
             except Exception:
                 logger.exception("socket frame task failed")
             finally:
@@ -260,9 +284,10 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
             task.cancel()
         # Frames not started yet are dropped (never answered: the app resends them, by
         # client_message_id); the one being handled finishes.
-        while not self._frames.empty():
-            self._frames.get_nowait()
-        self._frames.put_nowait(None)
+        for queue in self._lanes.values():
+            while not queue.empty():
+                queue.get_nowait()
+            queue.put_nowait(None)
         if self.group:
             metrics.SOCKETS_OPEN_BY_ROLE[self.role].dec()
             for step in (self.channel_layer.group_discard, registry.remove):
@@ -286,7 +311,7 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
             return False
         return True
 
-    async def receive(self, text_data=None, bytes_data=None):
+    async def receive(self, text_data=None, bytes_data=None, parsed=None):
         raw = text_data if text_data is not None else bytes_data
         ref = None
         try:
@@ -300,7 +325,7 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
             if raw is None or _frame_bytes(raw) > settings.WS_MAX_FRAME_BYTES:
                 raise FrameError("frame_too_large", "Frames are limited to 64 KiB.")
             try:
-                frame = json.loads(raw)
+                frame = parsed if parsed is not None else json.loads(raw)
             except (ValueError, UnicodeDecodeError):
                 raise FrameError("validation_error", "Frame is not valid JSON.") from None
             if not isinstance(frame, dict):
