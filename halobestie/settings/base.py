@@ -279,7 +279,7 @@ WS_MAX_FRAME_BYTES = 64 * 1024
 # keep it at or below DB_POOL_MAX. A frame that waited longer than SOCKET_DB_MAX_WAIT seconds
 # for a thread switches the process to refusing write frames with `throttled` until it drains.
 SOCKET_DB_THREADS = env.int("SOCKET_DB_THREADS", default=8)
-SOCKET_DB_MAX_WAIT = env.float("SOCKET_DB_MAX_WAIT", default=0.5)
+SOCKET_DB_MAX_WAIT = env.float("SOCKET_DB_MAX_WAIT", default=0.3)
 # ...and when its event loop runs later than this many seconds (its CPU is the limit); 0 turns it off.
 SOCKET_MAX_LOOP_LAG = env.float("SOCKET_MAX_LOOP_LAG", default=0.1)
 # message.send runs its one statement on the event loop, on this many connections per process
