@@ -54,7 +54,7 @@ CONTEXT_MESSAGES = 3        # the client's previous messages read with the new o
 def crisis_check(*, session: Session, message) -> None:
     """Check a client's message once it is stored: queued after the send's commit, so the
     check never delays the send's transaction nor fails it (any error is logged and dropped;
-    a model failure falls back to the lexicon inside ``assess``)."""
+    a model failure falls back to the lexicon inside ``assess_lazily``)."""
     session_id, message_pk = session.pk, message.pk
     transaction.on_commit(lambda: crisis_checks_queue([(session_id, message_pk)]))
 
@@ -69,14 +69,6 @@ def crisis_checks_queue(stored: list[tuple]) -> None:
     except Exception as exc:  # noqa: BLE001 - the broker is down: check here rather than not at all
         logger.warning("crisis check not queued (%s): checking inline", type(exc).__name__)
         crisis_check_many(stored)
-
-
-def crisis_check_stored(session_id, message_pk) -> None:
-    """The check of a stored client message (after its commit); never raises."""
-    try:
-        crisis_check_now(session_id=session_id, message_pk=message_pk)
-    except Exception:  # noqa: BLE001 - a failed check must never surface to the sender
-        logger.exception("crisis check failed: session=%s", session_id)
 
 
 def client_context(session_id, before_seq: int, limit: int = CONTEXT_MESSAGES) -> list[str]:
