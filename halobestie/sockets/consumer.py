@@ -107,14 +107,15 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
     user = None
     identity = None
     group = ""
+    _closed = False  # closed by the server: nothing more is sent
 
     async def __call__(self, scope, receive, send):
         """Channels' consumer loop, as three tasks that never wait for one another: this one
         reads the socket, stamping each frame as it arrives (the admission gate refuses a
         frame that waited too long behind the socket's earlier ones, sockets/db.py), and
-        dispatches connect and disconnect; `_handle_frames` handles the frames in order (one
-        task per session lane, see `websocket_receive`);
-        `_dispatch_events` forwards the channel layer's events. Channels' own loop
+        dispatches connect and disconnect; `_handle_frames` handles the frames in order, one
+        task per session lane (`websocket_receive`); `_dispatch_events` forwards the channel
+        layer's events. Channels' own loop
         (`await_many_dispatch`) does one thing at a time — a frame waiting for the database
         held back every event to its socket — and makes a task and an `asyncio.wait` per
         message."""
@@ -122,7 +123,7 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         self.base_send = send
         self._lanes: dict[str, asyncio.Queue] = {}
-        self._lane_tasks: list[asyncio.Task] = []
+        self._lane_tasks: list[asyncio.Task] = []  # held: the loop keeps only weak references
         events = None
         if self.channel_layer is not None:
             self.channel_name = await self.channel_layer.new_channel()
@@ -166,8 +167,8 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
             except ValueError:
                 frame = None
             message["parsed"] = frame
-            session_id = frame.get("data", {}).get("session_id") if isinstance(frame, dict) and isinstance(
-                frame.get("data"), dict) else None
+            data = frame.get("data") if isinstance(frame, dict) else None
+            session_id = data.get("session_id") if isinstance(data, dict) else None
             if isinstance(session_id, str) and len(session_id) <= 64 and (
                     session_id in self._lanes or len(self._lanes) < MAX_LANES):
                 lane = session_id
@@ -388,7 +389,7 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
         return sorted({"auth", "ping", *handlers_for(self.role)})
 
     async def _send(self, frame: dict) -> None:
-        if getattr(self, "_closed", False):
+        if self._closed:
             return
         if frame.get("ref") is None:
             frame.pop("ref", None)
@@ -400,7 +401,7 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
     # --- events from the channel layer ---------------------------------------------
 
     async def close(self, code=None, reason=None):
-        if getattr(self, "_closed", False):
+        if self._closed:
             return
         self._closed = True
         try:
@@ -409,7 +410,7 @@ class AppSocketConsumer(AsyncWebsocketConsumer):
             pass
 
     async def app_event(self, event):
-        if getattr(self, "_closed", False):
+        if self._closed:
             return  # closed by the server (flood, expiry, deactivation): events until the disconnect are dropped
         receipt = event.get("receipt")
         frame = event["frame"] if receipt is None else self._forward_receipts(event["frame"], *receipt)
