@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from halobestie.realtime import client_group, mitra_group, send_events_now, send_on_commit
+from halobestie.realtime import client_group, mitra_group, publish_now, send_events_now, send_on_commit
 
 from .models import Message, Session
 from .shapes import message_data, session_data
@@ -41,6 +41,13 @@ def session_updated(session: Session) -> None:
 def message_new(message: Message) -> None:
     data = message_data(message)
     send_on_commit((group, "message.new", data) for _, group in participants(message.session))
+
+
+async def message_new_now(data: dict, *, client_id, mitra_id) -> list[int] | None:
+    """`message.new` for a message already committed (the socket's loop path,
+    services/socket_send.py) to both participants; per group (client, mitra) how many
+    processes have a socket in it, or None when the layer cannot tell."""
+    return await publish_now([client_group(client_id), mitra_group(mitra_id)], "message.new", data)
 
 
 def session_reassigned(session: Session, *, old_mitra_id) -> None:

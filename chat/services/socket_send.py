@@ -24,12 +24,12 @@ from uuid import UUID
 import psycopg
 
 from halobestie import metrics
-from halobestie.realtime import client_group, mitra_group, publish_now
 from halobestie.sockets import pg
 from halobestie.sockets.db import in_background
 from notifications.services import notify_new_message_now
 from pairing.services import presence_resume
 
+from .. import events
 from ..shapes import message_data
 from . import care, messages
 
@@ -102,7 +102,7 @@ async def message_send(sender, data: dict) -> dict | None:
         in_background(functools.partial(presence_resume, mitra=sender))
     shape = message_data(StoredMessage(id=params["mid"], session_id=sid, seq=seq, client_message_id=client_message_id,
                                        sender=role, body=body, created_at=params["now"]))
-    listening = await publish_now([client_group(client_id), mitra_group(mitra_id)], "message.new", shape)
+    listening = await events.message_new_now(shape, client_id=client_id, mitra_id=mitra_id)
     recipient_listening = None if listening is None else listening[1 if role == "client" else 0] > 0
     if not recipient_listening:
         in_background(functools.partial(notify_new_message_now, session_id=sid, message_id=params["mid"], sender=role,
